@@ -1,0 +1,1 @@
+"""Measuring instruments: eval sets, metrics, latency and quality harnesses."""
