@@ -1,0 +1,48 @@
+"""Bilinear sampling grid shared by the kernels that upsample low-resolution fields.
+
+Half-pixel centres, edge-clamped: the same convention as OpenCV INTER_LINEAR and
+TFLite RESIZE_BILINEAR(half_pixel_centers), so maps line up with the image.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def axis_weights(n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bilinear source indices and weights, half-pixel centres, edge-clamped."""
+    i0 = np.empty(n_out, dtype=np.int32)
+    i1 = np.empty(n_out, dtype=np.int32)
+    wt = np.empty(n_out, dtype=np.float32)
+    scale = n_in / n_out
+    for i in range(n_out):
+        s = (i + 0.5) * scale - 0.5
+        if s < 0.0:
+            s = 0.0
+        f = int(np.floor(s))
+        if f > n_in - 1:
+            f = n_in - 1
+        g = min(f + 1, n_in - 1)
+        i0[i] = f
+        i1[i] = g
+        wt[i] = s - f
+    return i0, i1, wt
+
+
+def upsample_reference(coef: np.ndarray, H: int, W: int) -> np.ndarray:
+    """NumPy bilinear upsampling on the same grid as `axis_weights` (float64 out)."""
+    h, w = coef.shape[:2]
+
+    def axis(n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        s = np.maximum((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5, 0.0)
+        f = np.minimum(np.floor(s).astype(int), n_in - 1)
+        return f, np.minimum(f + 1, n_in - 1), s - f
+
+    y0, y1, fy = axis(H, h)
+    x0, x1, fx = axis(W, w)
+    c = coef.astype(np.float64)
+    top = c[y0][:, x0] * (1 - fx)[None, :, None] + c[y0][:, x1] * fx[None, :, None]
+    bot = c[y1][:, x0] * (1 - fx)[None, :, None] + c[y1][:, x1] * fx[None, :, None]
+    return top * (1 - fy)[:, None, None] + bot * fy[:, None, None]

@@ -1,0 +1,154 @@
+"""Model registry: the shipped .tflite files and their cards (models/*.json).
+
+A card says how to feed the model (input size, resize mode, dtype), what comes out,
+where the model came from and how accurate it is. `resolve()` turns a user's choice
+("u2netp", "u2netp-fp32", "portrait", ...) into one card; the file's sha256 is checked
+against the card once per process before the interpreter ever sees it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from edgematte.errors import ModelError
+
+# Friendly names -> model family; the variant then comes from the device profile.
+ALIASES = {
+    "default": "u2netp",
+    "general": "u2netp",
+    "product": "u2netp",
+    "u2netp": "u2netp",
+    "selfie": "selfie-general",
+    "person": "selfie-general",
+    "preview": "selfie-landscape",
+    "portrait": "modnet",
+    "matting": "modnet",
+}
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    name: str  # unique, e.g. "u2netp-int8"
+    family: str  # e.g. "u2netp"
+    variant: str  # int8 | fp16 | fp32 | mixed
+    file: str
+    sha256: str
+    input_hw: tuple[int, int]
+    resize: str  # "stretch" | "letterbox": how the model saw images in training / what measured best
+    task: str
+    path: Path
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def kind(self) -> str:
+        """'segmentation' (probability maps: u2netp, selfie) or 'matting' (alpha: MODNet)."""
+        return str(self.raw.get("kind", "segmentation"))
+
+    @property
+    def size_bytes(self) -> int:
+        return self.path.stat().st_size if self.path.exists() else 0
+
+
+def models_dir() -> Path:
+    """Where the cards live: $EDGEMATTE_MODELS, the wheel's edgematte/models, or the repo's models/."""
+    env = os.environ.get("EDGEMATTE_MODELS")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent
+    for cand in (here / "models", here.parent.parent / "models"):
+        if cand.is_dir() and any(cand.glob("*.json")):
+            return cand
+    raise ModelError("no models folder found: reinstall edgematte (the wheel ships models/) or set EDGEMATTE_MODELS")
+
+
+def _card_from(path: Path) -> ModelCard:
+    try:
+        raw = json.loads(path.read_text())
+        inp = raw["input"]
+        return ModelCard(
+            name=raw["name"],
+            family=raw["family"],
+            variant=raw["variant"],
+            file=raw["file"],
+            sha256=raw["sha256"],
+            input_hw=(int(inp["shape"][1]), int(inp["shape"][2])),
+            resize=inp.get("resize", "stretch"),
+            task=raw.get("task", ""),
+            path=path.parent / raw["file"],
+            raw=raw,
+        )
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise ModelError(f"{path.name}: malformed model card ({exc})") from exc
+
+
+@lru_cache(maxsize=4)
+def _cards(folder: str) -> dict[str, ModelCard]:
+    cards = {}
+    for p in sorted(Path(folder).glob("*.json")):
+        card = _card_from(p)
+        cards[card.name] = card
+    return cards
+
+
+def cards() -> dict[str, ModelCard]:
+    return dict(_cards(str(models_dir())))
+
+
+def resolve(choice: str | None, profile: str | None = None) -> ModelCard:
+    """A card by exact name ("u2netp-int8"), family ("u2netp") or alias ("portrait")."""
+    from edgematte.profiles import get_profile
+
+    all_cards = cards()
+    key = (choice or "default").strip().lower()
+    if key in all_cards:
+        return all_cards[key]
+    family = ALIASES.get(key, key)
+    members = [c for c in all_cards.values() if c.family == family]
+    if not members:
+        known = sorted(set(all_cards) | set(ALIASES))
+        raise ModelError(f"unknown model '{choice}'; choose one of: {', '.join(known)}")
+    prof = get_profile(profile)
+    preferred = prof.model_for(family)
+    if preferred in all_cards:
+        return all_cards[preferred]
+    for variant in prof.variant_order:
+        for c in members:
+            if c.variant == variant:
+                return c
+    return sorted(members, key=lambda c: c.name)[0]
+
+
+_verified: set[str] = set()
+_verify_lock = threading.Lock()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verified_path(card: ModelCard) -> Path:
+    """The model file, after checking it exists and matches the card's sha256 (once per process)."""
+    if not card.path.exists():
+        raise ModelError(f"{card.name}: model file {card.path} is missing; reinstall edgematte")
+    key = str(card.path)
+    with _verify_lock:
+        if key not in _verified:
+            digest = sha256_file(card.path)
+            if digest != card.sha256:
+                raise ModelError(
+                    f"{card.name}: {card.path.name} does not match its card (sha256 {digest[:12]}...); "
+                    "the file is corrupt or was replaced: reinstall edgematte or rebuild the model"
+                )
+            _verified.add(key)
+    return card.path

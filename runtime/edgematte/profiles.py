@@ -1,0 +1,90 @@
+"""Device profiles: which model variant, input size and threads a board uses, and its latency budgets.
+
+The data lives in `data/profiles.toml` (one file, with the source of every budget).
+`detect()` picks a profile for the machine at hand; `--profile` overrides it.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from edgematte.errors import OptionError
+
+DATA = Path(__file__).resolve().parent / "data" / "profiles.toml"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    threads: int
+    variant_order: tuple[str, ...]
+    models: dict[str, str] = field(default_factory=dict)  # family -> exact card name
+    budgets_ms: dict[str, float] = field(default_factory=dict)  # job -> budget
+    budget_source: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def model_for(self, family: str) -> str | None:
+        return self.models.get(family)
+
+
+@lru_cache(maxsize=1)
+def _load() -> dict[str, Profile]:
+    data = tomllib.loads(DATA.read_text())
+    out = {}
+    for name, p in data["profiles"].items():
+        out[name] = Profile(
+            name=name,
+            description=p.get("description", ""),
+            threads=int(p.get("threads", 2)),
+            variant_order=tuple(p.get("variant_order", ["int8", "mixed", "fp32", "fp16"])),
+            models=dict(p.get("models", {})),
+            budgets_ms={k: float(v) for k, v in p.get("budgets_ms", {}).items()},
+            budget_source=dict(p.get("budget_source", {})),
+            raw=p,
+        )
+    return out
+
+
+def profiles() -> dict[str, Profile]:
+    return dict(_load())
+
+
+def detect() -> str:
+    """Best guess for this machine: Raspberry Pi 4/5, Jetson, Android, else desktop-x86 / arm64."""
+    env = os.environ.get("EDGEMATTE_PROFILE")
+    if env:
+        return env
+    machine = platform.machine().lower()
+    if machine in ("x86_64", "amd64", "i686"):
+        return "desktop-x86"
+    model = ""
+    for f in ("/proc/device-tree/model", "/sys/firmware/devicetree/base/model"):
+        try:
+            model = Path(f).read_text(errors="ignore").lower()
+            break
+        except OSError:
+            continue
+    if "raspberry pi 5" in model:
+        return "pi5"
+    if "raspberry pi 4" in model or "raspberry pi compute module 4" in model:
+        return "pi4"
+    if "jetson" in model or "nvidia" in model:
+        return "jetson-orin-nano"
+    if "ANDROID_ROOT" in os.environ:
+        return "android-arm64"
+    return "pi5" if machine in ("aarch64", "arm64") else "desktop-x86"
+
+
+def get_profile(name: str | None = None) -> Profile:
+    table = _load()
+    key = name or detect()
+    if key not in table:
+        raise OptionError(f"unknown device profile '{key}'; choose one of: {', '.join(sorted(table))}")
+    return table[key]

@@ -1,0 +1,44 @@
+"""Shared fixtures: real eval images (read in place from ../shared/eval) and real shipped models."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # tools/ and bench/ are importable from a checkout
+
+from bench import evalsets  # noqa: E402
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not evalsets.available():
+        skip = pytest.mark.skip(reason=f"eval images not found at {evalsets.eval_root()}")
+        for item in items:
+            if "needs_eval" in item.keywords:
+                item.add_marker(skip)
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def read_grey(path: Path) -> np.ndarray:
+    return cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+
+
+@pytest.fixture(scope="session")
+def u2netp_session():
+    from edgematte import Session
+
+    return Session("u2netp-int8", threads=2)
+
+
+@pytest.fixture(scope="session")
+def sample_jpg() -> Path:
+    return REPO / "runtime" / "edgematte" / "data" / "sample.jpg"

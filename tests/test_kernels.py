@@ -1,0 +1,128 @@
+"""Every Numba kernel against its plain-NumPy reference (same maths, written the obvious way)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgematte.kernels.box import box_mean, box_mean_reference
+from edgematte.kernels.composite import composite_colour, composite_image, composite_reference
+from edgematte.kernels.foreground import (
+    apply_foreground,
+    apply_foreground_reference,
+    foreground_means,
+    fuse,
+    fuse_reference,
+    local_means,
+    local_means_reference,
+)
+from edgematte.kernels.guided import (
+    apply_upsampled,
+    apply_upsampled_reference,
+    guided_coefficients,
+    guided_coefficients_reference,
+)
+
+rng = np.random.default_rng(42)
+
+
+@pytest.mark.parametrize("shape,r", [((37, 53, 3), 4), ((64, 48, 13), 1), ((5, 7, 2), 9), ((1, 1, 1), 3)])
+def test_box_mean_matches_reference(shape, r):
+    x = rng.random(shape, dtype=np.float32)
+    np.testing.assert_allclose(box_mean(x, r), box_mean_reference(x, r), atol=2e-6)
+
+
+def test_box_mean_keeps_constants_at_borders():
+    x = np.full((20, 30, 2), 0.7, np.float32)
+    np.testing.assert_allclose(box_mean(x, 6), 0.7, atol=1e-6)
+
+
+def _smooth_field(h: int, w: int, c: int) -> np.ndarray:
+    base = rng.random((h // 4 + 2, w // 4 + 2, c), dtype=np.float32)
+    import cv2
+
+    return cv2.resize(base, (w, h), interpolation=cv2.INTER_CUBIC).reshape(h, w, c)
+
+
+def test_guided_coefficients_match_reference():
+    guide = np.clip(_smooth_field(40, 56, 3) + 0.05 * rng.random((40, 56, 3), dtype=np.float32), 0, 1)
+    p = np.clip(_smooth_field(40, 56, 1)[..., 0], 0, 1)
+    ours = guided_coefficients(guide, p, 3, 1e-3)
+    ref = guided_coefficients_reference(guide, p, 3, 1e-3)
+    np.testing.assert_allclose(ours, ref, atol=2e-3, rtol=1e-3)
+
+
+def test_guided_filter_reproduces_a_mask_that_is_linear_in_the_guide():
+    # If p = a . I + b exactly, the filter returns p (up to the eps shrinkage).
+    guide = rng.random((30, 30, 3), dtype=np.float32)
+    p = (0.2 * guide[..., 0] + 0.5 * guide[..., 2] + 0.1).astype(np.float32)
+    coef = guided_coefficients(guide, p, 2, 1e-6)
+    q = (coef[..., :3] * guide).sum(-1) + coef[..., 3]
+    np.testing.assert_allclose(q, p, atol=2e-3)
+
+
+@pytest.mark.parametrize("with_alpha,gain", [(False, 1.0), (True, 1.0), (False, 1.5)])
+def test_apply_upsampled_matches_reference(with_alpha, gain):
+    image = rng.integers(0, 256, (73, 91, 3), dtype=np.uint8)
+    coef = _smooth_field(19, 23, 4) * np.array([0.6, 0.3, 0.2, 0.2], np.float32)
+    src = rng.integers(0, 256, (73, 91), dtype=np.uint8)
+    ours = apply_upsampled(image, coef, src if with_alpha else np.empty((1, 1), np.uint8), with_alpha, gain)
+    ref = apply_upsampled_reference(image, coef, src if with_alpha else None, gain)
+    assert np.abs(ours.astype(int) - ref.astype(int)).max() <= 1
+
+
+def test_local_means_match_reference():
+    img = rng.random((33, 47, 3), dtype=np.float32)
+    other = rng.random((33, 47, 3), dtype=np.float32)
+    a = np.clip(_smooth_field(33, 47, 1)[..., 0], 0, 1)
+    np.testing.assert_allclose(local_means(img, other, a, 5), local_means_reference(img, other, a, 5), atol=1e-4,
+                               rtol=1e-4)
+
+
+def test_fuse_matches_reference():
+    img = rng.random((21, 34, 3), dtype=np.float32)
+    a = rng.random((21, 34), dtype=np.float32)
+    m = rng.random((21, 34, 6), dtype=np.float32)
+    np.testing.assert_allclose(fuse(img, a, m), fuse_reference(img, a, m), atol=1e-5)
+
+
+def test_apply_foreground_matches_reference():
+    image = rng.integers(0, 256, (64, 80, 3), dtype=np.uint8)
+    alpha = rng.integers(0, 256, (64, 80), dtype=np.uint8)
+    alpha[:10] = 0
+    alpha[-10:] = 255
+    means = rng.random((16, 20, 6), dtype=np.float32)
+    ours = apply_foreground(image, alpha, means)
+    ref = apply_foreground_reference(image, alpha, means)
+    assert np.abs(ours.astype(int) - ref.astype(int)).max() <= 1
+    np.testing.assert_array_equal(ours[-10:], image[-10:])  # opaque pixels keep their colour
+
+
+def test_foreground_removes_the_old_background_from_a_synthetic_blend():
+    # I = a F + (1 - a) B with constant F and B along a 12 px soft edge: the estimate must be
+    # close to F where the raw colour is far from it.
+    h, w = 60, 120
+    F, B = np.array([200, 40, 30], np.float32), np.array([20, 160, 230], np.float32)
+    ramp = np.tile(np.clip((np.arange(w) - 54) / 12.0, 0, 1), (h, 1)).astype(np.float32)
+    img = (ramp[..., None] * F + (1 - ramp[..., None]) * B).round().astype(np.uint8)
+    alpha = (ramp * 255).round().astype(np.uint8)
+    means = foreground_means(img.astype(np.float32) / 255, alpha.astype(np.float32) / 255, 30, 3)
+    fg = apply_foreground(img, alpha, means)
+    band = (alpha > 25) & (alpha < 230)
+    raw_err = np.abs(img[band].astype(np.float32) - F).mean()
+    est_err = np.abs(fg[band].astype(np.float32) - F).mean()
+    assert raw_err > 60
+    assert est_err < raw_err / 6
+
+
+@pytest.mark.parametrize("bg", ["colour", "image"])
+def test_composites_match_reference(bg):
+    fg = rng.integers(0, 256, (31, 29, 3), dtype=np.uint8)
+    alpha = rng.integers(0, 256, (31, 29), dtype=np.uint8)
+    alpha[0, :5] = [0, 255, 0, 255, 128]
+    if bg == "colour":
+        c = np.array([255, 255, 255], np.uint8)
+        np.testing.assert_array_equal(composite_colour(fg, alpha, c), composite_reference(fg, alpha, c))
+    else:
+        b = rng.integers(0, 256, (31, 29, 3), dtype=np.uint8)
+        np.testing.assert_array_equal(composite_image(fg, alpha, b), composite_reference(fg, alpha, b))
