@@ -33,8 +33,11 @@ def _desc(text: str) -> bytes:
     return b"desc" + b"\0" * 4 + struct.pack(">I", len(a)) + a + struct.pack(">II", 0, 0) + b"\0\0\0" + b"\0" * 67
 
 
-def rgb_profile(colorants: dict[str, tuple[float, float, float]] = ADOBE_RGB_D50, gamma: float = 2.2,
-                name: str = "edgematte test Adobe-like RGB") -> bytes:
+def rgb_profile(
+    colorants: dict[str, tuple[float, float, float]] = ADOBE_RGB_D50,
+    gamma: float = 2.2,
+    name: str = "edgematte test Adobe-like RGB",
+) -> bytes:
     tags = [
         (b"desc", _desc(name)),
         (b"wtpt", _xyz(D50)),
@@ -58,9 +61,21 @@ def rgb_profile(colorants: dict[str, tuple[float, float, float]] = ADOBE_RGB_D50
         data += b"\0"
     size = 128 + table_size + len(data)
     header = (
-        struct.pack(">I", size) + b"lcms" + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ "
-        + struct.pack(">6H", 2026, 1, 1, 0, 0, 0) + b"acsp" + b"\0" * 4 + b"\0" * 4 + b"\0" * 8 + b"\0" * 8
-        + struct.pack(">I", 0) + b"".join(_s15(c) for c in D50) + b"\0" * 4 + b"\0" * 16 + b"\0" * 28
+        struct.pack(">I", size)
+        + b"lcms"
+        + struct.pack(">I", 0x02100000)
+        + b"mntrRGB XYZ "
+        + struct.pack(">6H", 2026, 1, 1, 0, 0, 0)
+        + b"acsp"
+        + b"\0" * 4
+        + b"\0" * 4
+        + b"\0" * 8
+        + b"\0" * 8
+        + struct.pack(">I", 0)
+        + b"".join(_s15(c) for c in D50)
+        + b"\0" * 4
+        + b"\0" * 16
+        + b"\0" * 28
     )
     assert len(header) == 128, len(header)
     return header + struct.pack(">I", len(tags)) + table + data

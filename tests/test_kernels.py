@@ -19,8 +19,11 @@ from edgematte.kernels.foreground import (
 from edgematte.kernels.guided import (
     apply_upsampled,
     apply_upsampled_reference,
+    edge_hardness,
     guided_coefficients,
     guided_coefficients_reference,
+    sharpen_hard_edges,
+    sharpen_hard_edges_reference,
 )
 
 rng = np.random.default_rng(42)
@@ -61,22 +64,43 @@ def test_guided_filter_reproduces_a_mask_that_is_linear_in_the_guide():
     np.testing.assert_allclose(q, p, atol=2e-3)
 
 
-@pytest.mark.parametrize("with_alpha,gain", [(False, 1.0), (True, 1.0), (False, 1.5)])
-def test_apply_upsampled_matches_reference(with_alpha, gain):
+@pytest.mark.parametrize("with_alpha", [False, True])
+def test_apply_upsampled_matches_reference(with_alpha):
     image = rng.integers(0, 256, (73, 91, 3), dtype=np.uint8)
     coef = _smooth_field(19, 23, 4) * np.array([0.6, 0.3, 0.2, 0.2], np.float32)
     src = rng.integers(0, 256, (73, 91), dtype=np.uint8)
-    ours = apply_upsampled(image, coef, src if with_alpha else np.empty((1, 1), np.uint8), with_alpha, gain)
-    ref = apply_upsampled_reference(image, coef, src if with_alpha else None, gain)
+    ours = apply_upsampled(image, coef, src if with_alpha else np.empty((1, 1), np.uint8), with_alpha)
+    ref = apply_upsampled_reference(image, coef, src if with_alpha else None)
     assert np.abs(ours.astype(int) - ref.astype(int)).max() <= 1
+
+
+def test_sharpen_hard_edges_matches_reference_and_keeps_the_half_level():
+    coef = _smooth_field(12, 15, 4)
+    hard = rng.random((12, 15), dtype=np.float32)
+    np.testing.assert_allclose(
+        sharpen_hard_edges(coef, hard, 3.0), sharpen_hard_edges_reference(coef, hard, 3.0), atol=1e-5
+    )
+    # a pixel whose filtered alpha is exactly 0.5 stays 0.5 whatever the contrast
+    c = np.zeros((1, 1, 4), np.float32)
+    c[..., 3] = 0.5
+    assert sharpen_hard_edges(c, np.ones((1, 1), np.float32), 5.0)[0, 0, 3] == pytest.approx(0.5)
+
+
+def test_edge_hardness_separates_a_step_from_a_ramp():
+    step = np.zeros((20, 40), np.float32)
+    step[:, 20:] = 1
+    ramp = np.tile(np.linspace(0, 1, 40, dtype=np.float32), (20, 1))
+    assert edge_hardness(step, 9, 0.3, 0.8)[10, 20] == 1.0
+    assert edge_hardness(ramp, 9, 0.3, 0.8).max() == 0.0
 
 
 def test_local_means_match_reference():
     img = rng.random((33, 47, 3), dtype=np.float32)
     other = rng.random((33, 47, 3), dtype=np.float32)
     a = np.clip(_smooth_field(33, 47, 1)[..., 0], 0, 1)
-    np.testing.assert_allclose(local_means(img, other, a, 5), local_means_reference(img, other, a, 5), atol=1e-4,
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        local_means(img, other, a, 5), local_means_reference(img, other, a, 5), atol=1e-4, rtol=1e-4
+    )
 
 
 def test_fuse_matches_reference():

@@ -92,26 +92,48 @@ def build_u2netp(src: Path) -> tuple[bytes, list[Built], dict[str, Any]]:
 
     side_float = ".*_side.*"  # the split-off constant channels (see tools/graph_fixes.py)
     int8 = quantize_int8(fp32, calibration_images((320, 320)), keep_float=[side_float])
-    quant_common = {"calibration": "rembg_fixtures: 16 photos + a mirrored crop of each = 32 inputs, min/max "
-                    "ranges, input range pinned to 0..255"}
+    quant_common = {
+        "calibration": "rembg_fixtures: 16 photos + a mirrored crop of each = 32 inputs, min/max "
+        "ranges, input range pinned to 0..255"
+    }
     built = [
-        Built("u2netp-fp32", "fp32", fp32, ["desktop-x86"],
-              {"scheme": "none (float32)"},
-              "Exact rewrite of the ONNX graph; kept for reference and for CPUs where INT8 is not faster."),
-        Built("u2netp-fp16", "fp16", to_fp16(fp32), ["android-arm64"],
-              {"scheme": "float16 weights + DEQUANTIZE (TFLite fp16 layout); float32 compute on CPU"},
-              "For GPU delegates (phones); on CPU it runs as fp32 with half the file size."),
-        Built("u2netp-int8", "int8", int8, ["pi4", "pi5", "jetson-orin-nano", "android-arm64", "desktop-x86"],
-              {"scheme": "full INT8: int8 per-channel symmetric weights, int8 per-tensor asymmetric activations, "
-                         "int8 input (scale 1, zero point -128 = pixel - 128), int8 output",
-               "float_layers": "the two split-off constant channels (Conv_765 ch14, Conv_898 ch12) and the convs "
-                               "that read them: 2 x (1-channel conv + resize + 1-input-channel conv)",
-               "graph_fixes": [f"split_constant_channel({c}, {k})" for c, k in U2NETP_SPLITS],
-               **quant_common},
-              "Default model for product/object cut-outs on every profile."),
+        Built(
+            "u2netp-fp32",
+            "fp32",
+            fp32,
+            ["desktop-x86"],
+            {"scheme": "none (float32)"},
+            "Exact rewrite of the ONNX graph; kept for reference and for CPUs where INT8 is not faster.",
+        ),
+        Built(
+            "u2netp-fp16",
+            "fp16",
+            to_fp16(fp32),
+            ["android-arm64"],
+            {"scheme": "float16 weights + DEQUANTIZE (TFLite fp16 layout); float32 compute on CPU"},
+            "For GPU delegates (phones); on CPU it runs as fp32 with half the file size.",
+        ),
+        Built(
+            "u2netp-int8",
+            "int8",
+            int8,
+            ["pi4", "pi5", "jetson-orin-nano", "android-arm64", "desktop-x86"],
+            {
+                "scheme": "full INT8: int8 per-channel symmetric weights, int8 per-tensor asymmetric activations, "
+                "int8 input (scale 1, zero point -128 = pixel - 128), int8 output",
+                "float_layers": "the two split-off constant channels (Conv_765 ch14, Conv_898 ch12) and the convs "
+                "that read them: 2 x (1-channel conv + resize + 1-input-channel conv)",
+                "graph_fixes": [f"split_constant_channel({c}, {k})" for c, k in U2NETP_SPLITS],
+                **quant_common,
+            },
+            "Default model for product/object cut-outs on every profile.",
+        ),
     ]
-    exact = {"reference": "onnxruntime on the source ONNX, same 320x320 input",
-             "max_abs_diff_fp32": round(worst, 7), "images": 12}
+    exact = {
+        "reference": "onnxruntime on the source ONNX, same 320x320 input",
+        "max_abs_diff_fp32": round(worst, 7),
+        "images": 12,
+    }
     return fp32, built, exact
 
 
@@ -140,25 +162,45 @@ def _selfie_builder(source_name: str) -> Callable[[Path], tuple[bytes, list[Buil
         name = source_name.replace("_", "-")
         mixed, float_layers = quantize_weights_mixed(fp32, calibration_images((h, w)), target_mae=0.001)
         built = [
-            Built(f"{name}-fp32", "fp32", fp32, ["pi4", "pi5", "jetson-orin-nano", "desktop-x86", "android-arm64"],
-                  {"scheme": "none (float32); fp16 constants of the original folded to fp32"},
-                  "Fastest on every CPU we measured: the graph is small enough that INT8 does not pay."),
-            Built(f"{name}-fp16", "fp16", to_fp16(fp32), ["android-arm64"],
-                  {"scheme": "float16 weights + DEQUANTIZE (the original MediaPipe layout, builtin ops only)"},
-                  "For GPU delegates (phones)."),
-            Built(f"{name}-mixed", "mixed", mixed, ["android-arm64"],
-                  {"scheme": "mixed: int8 per-channel symmetric weights (expanded to float at load), float32 "
-                             "activations; the most sensitive layers keep float weights",
-                   "float_layers": float_layers,
-                   "selection": "per-layer sensitivity (output MAE vs float when only that layer is int8) on the "
-                                "calibration photos; layers kept float, worst first, until the whole model's "
-                                "calibration MAE <= 0.001",
-                   "why_not_static_int8": "static INT8 (int8 activations) agrees with float at IoU 0.55-0.91 "
-                                          "and runs 4-10x slower than fp32 on x86 XNNPACK (measured)"},
-                  "Smallest file (int8 weights) for size-bound apps; same speed as fp32 on CPU."),
+            Built(
+                f"{name}-fp32",
+                "fp32",
+                fp32,
+                ["pi4", "pi5", "jetson-orin-nano", "desktop-x86", "android-arm64"],
+                {"scheme": "none (float32); fp16 constants of the original folded to fp32"},
+                "Fastest on every CPU we measured: the graph is small enough that INT8 does not pay.",
+            ),
+            Built(
+                f"{name}-fp16",
+                "fp16",
+                to_fp16(fp32),
+                ["android-arm64"],
+                {"scheme": "float16 weights + DEQUANTIZE (the original MediaPipe layout, builtin ops only)"},
+                "For GPU delegates (phones).",
+            ),
+            Built(
+                f"{name}-mixed",
+                "mixed",
+                mixed,
+                ["android-arm64"],
+                {
+                    "scheme": "mixed: int8 per-channel symmetric weights (expanded to float at load), float32 "
+                    "activations; the most sensitive layers keep float weights",
+                    "float_layers": float_layers,
+                    "selection": "per-layer sensitivity (output MAE vs float when only that layer is int8) on the "
+                    "calibration photos; layers kept float, worst first, until the whole model's "
+                    "calibration MAE <= 0.001",
+                    "why_not_static_int8": "static INT8 (int8 activations) agrees with float at IoU 0.55-0.91 "
+                    "and runs 4-10x slower than fp32 on x86 XNNPACK (measured)",
+                },
+                "Smallest file (int8 weights) for size-bound apps; same speed as fp32 on CPU.",
+            ),
         ]
-        exact = {"reference": "the source .tflite (custom op via XNNPACK) on x / 255",
-                 "max_abs_diff_fp32": round(worst, 7), "images": 12}
+        exact = {
+            "reference": "the source .tflite (custom op via XNNPACK) on x / 255",
+            "max_abs_diff_fp32": round(worst, 7),
+            "images": 12,
+        }
         return fp32, built, exact
 
     return build
@@ -166,17 +208,31 @@ def _selfie_builder(source_name: str) -> Callable[[Path], tuple[bytes, list[Buil
 
 FAMILIES = {
     "u2netp": Family(
-        "u2netp", "u2netp", "salient object / product cut-out (general objects)", "stretch", IMAGENET_NORM,
-        "probability 0..1 that a pixel belongs to the salient object (U^2-Net-p d0, sigmoid)", build_u2netp,
+        "u2netp",
+        "u2netp",
+        "salient object / product cut-out (general objects)",
+        "stretch",
+        IMAGENET_NORM,
+        "probability 0..1 that a pixel belongs to the salient object (U^2-Net-p d0, sigmoid)",
+        build_u2netp,
         {"macs": "19.8 G per invoke at 320x320 (TFLite converter estimate, shared/notes/conversion.md)"},
     ),
     "selfie-general": Family(
-        "selfie-general", "selfie_general", "person segmentation (selfie, live preview)", "stretch",
-        "in graph: x / 255", "probability 0..1 that a pixel belongs to a person", _selfie_builder("selfie_general"),
+        "selfie-general",
+        "selfie_general",
+        "person segmentation (selfie, live preview)",
+        "stretch",
+        "in graph: x / 255",
+        "probability 0..1 that a pixel belongs to a person",
+        _selfie_builder("selfie_general"),
     ),
     "selfie-landscape": Family(
-        "selfie-landscape", "selfie_landscape", "person segmentation, 16:9 frames (live preview)", "stretch",
-        "in graph: x / 255", "probability 0..1 that a pixel belongs to a person",
+        "selfie-landscape",
+        "selfie_landscape",
+        "person segmentation, 16:9 frames (live preview)",
+        "stretch",
+        "in graph: x / 255",
+        "probability 0..1 that a pixel belongs to a person",
         _selfie_builder("selfie_landscape"),
     ),
 }
@@ -201,21 +257,32 @@ def build_family(fam: Family, out: Path, log: Callable[[str], None]) -> list[Pat
             "profiles": b.profiles,
             "note": b.note,
             "source": {
-                "package": src_info.package, "version": src_info.version, "path_in_wheel": src_info.member,
-                "md5": src_info.md5, "sha256": src_info.sha256, "upstream": src_info.upstream,
+                "package": src_info.package,
+                "version": src_info.version,
+                "path_in_wheel": src_info.member,
+                "md5": src_info.md5,
+                "sha256": src_info.sha256,
+                "upstream": src_info.upstream,
             },
             "licence": src_info.licence,
-            "input": {"name": "image", "layout": "NHWC", "range": "RGB 0..255 (sRGB)", "resize": fam.resize,
-                      "normalisation": fam.normalisation},
+            "input": {
+                "name": "image",
+                "layout": "NHWC",
+                "range": "RGB 0..255 (sRGB)",
+                "resize": fam.resize,
+                "normalisation": fam.normalisation,
+            },
             "output": {"name": "mask", "meaning": fam.output_meaning},
             "quantization": b.quantization,
             "conversion_exactness": exact,
             "accuracy_vs_float": (
-                {"note": "this is the float original"} if acc is None else {
+                {"note": "this is the float original"}
+                if acc is None
+                else {
                     "method": "model-level, each eval image prepared as at run time; maps upsampled to the image; "
-                              "agree_* = this variant vs the fp32 variant (threshold 0.5); gt_* = vs ground truth "
-                              "(grabcut50: 128 ignored); bar: gt_iou >= gt_iou_float - 0.01, gt_mae <= gt_mae_float "
-                              "+ 0.01, agree_mae <= 0.01",
+                    "agree_* = this variant vs the fp32 variant (threshold 0.5); gt_* = vs ground truth "
+                    "(grabcut50: 128 ignored); bar: gt_iou >= gt_iou_float - 0.01, gt_mae <= gt_mae_float "
+                    "+ 0.01, agree_mae <= 0.01",
                     "sets": {k: v.as_dict() for k, v in acc.items()},
                     "passes": all(v.passes() for v in acc.values()),
                 }
@@ -226,8 +293,10 @@ def build_family(fam: Family, out: Path, log: Callable[[str], None]) -> list[Pat
         }
         written.append(write_card(out, b.name, b.model, card))
         passes = "" if acc is None else f", bar {'met' if card['accuracy_vs_float']['passes'] else 'NOT met'}"
-        log(f"[{fam.family}] {b.name}: {len(b.model) / 1e6:.2f} MB, {lat['threads_1']} / {lat['threads_2']} ms "
-            f"(1/2 threads){passes}")
+        log(
+            f"[{fam.family}] {b.name}: {len(b.model) / 1e6:.2f} MB, {lat['threads_1']} / {lat['threads_2']} ms "
+            f"(1/2 threads){passes}"
+        )
     log(f"[{fam.family}] done in {time.time() - t0:.0f} s")
     return written
 

@@ -70,8 +70,7 @@ def write_card(folder: Path, name: str, model: bytes, card: dict[str, Any]) -> P
         "sha256": hashlib.sha256(model).hexdigest(),
         "bytes": len(model),
         "tflite_ops": op_counts(model),
-        "built_with": {p: _version(p) for p in ("ai-edge-litert", "ai-edge-quantizer", "onnx", "onnxruntime",
-                                                 "numpy")},
+        "built_with": {p: _version(p) for p in ("ai-edge-litert", "ai-edge-quantizer", "onnx", "onnxruntime", "numpy")},
     }
     full["input"] = {**card.get("input", {}), **tensors["input"]}
     full["output"] = {**card.get("output", {}), **tensors["output"]}

@@ -45,18 +45,19 @@ def render(width: int = 960, height: int = 720, seed: int = 7) -> np.ndarray:
     lambert = 0.35 + 0.65 * np.clip(np.sqrt(1 - nx**2) * 0.8 - nx * 0.45, 0, 1)
     glaze = np.array([176, 38, 46], np.float32)
     col = glaze[None, None, :] * lambert[..., None]
-    spec = np.exp(-((nx + 0.38) / 0.07) ** 2) * 150
+    spec = np.exp(-(((nx + 0.38) / 0.07) ** 2)) * 150
     col = col + spec[..., None]
     inside = ell_t & (((x - cx) / (rad * 0.93)) ** 2 + ((y - top) / (rad * 0.19)) ** 2 <= 1)
     col[inside] = glaze * 0.32
     hl = 0.45 + 0.4 * np.clip(1 - rr, 0, 1)
-    col[handle & ~mug] = (glaze[None, :] * hl[handle & ~mug][:, None])
+    col[handle & ~mug] = glaze[None, :] * hl[handle & ~mug][:, None]
     img = np.where(obj[..., None], col, img)
 
     # Anti-alias the silhouette (render at 1x, soften edges by a 3x3 blur inside a thin band only).
     soft = cv2.GaussianBlur(img.astype(np.float32), (0, 0), 0.8)
     edge = cv2.dilate(obj.astype(np.uint8), np.ones((3, 3), np.uint8)) != cv2.erode(
-        obj.astype(np.uint8), np.ones((3, 3), np.uint8))
+        obj.astype(np.uint8), np.ones((3, 3), np.uint8)
+    )
     img = np.where(edge[..., None], soft, img)
     img += rng.normal(0, 2.2, img.shape)  # sensor noise
     return np.clip(img, 0, 255).astype(np.uint8)

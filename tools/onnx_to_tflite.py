@@ -204,13 +204,27 @@ class OnnxToTflite:
         return out, total // 2, total - total // 2
 
     def _padding_mode(
-        self, in_hw: tuple[int, int], k: list[int], s: list[int], d: list[int], pads: list[int], out_hw: tuple[int, int]
+        self,
+        in_hw: tuple[int, int],
+        k: list[int],
+        s: list[int],
+        d: list[int],
+        pads: list[int],
+        out_hw: tuple[int, int],
+        pooling: bool = False,
     ) -> tuple[int, list[int] | None]:
-        """SAME or VALID if they reproduce the ONNX pads, else VALID after an explicit PAD."""
+        """SAME or VALID if they reproduce the ONNX pads, else VALID after an explicit PAD.
+
+        For max-pooling, padded cells never win, so SAME also covers ceil_mode's implicit
+        extra cells at the end: only the output size and the leading pad must agree.
+        """
         same = [self._same_pads(in_hw[i], k[i], s[i], d[i]) for i in range(2)]
-        if all(same[i][0] == out_hw[i] and same[i][1] == pads[i] and same[i][2] == pads[i + 2] for i in range(2)):
+        if all(same[i][0] == out_hw[i] and same[i][1] == pads[i] for i in range(2)) and (
+            pooling or all(same[i][2] == pads[i + 2] for i in range(2))
+        ):
             return Padding.SAME, None
-        if not any(pads):
+        valid = [(in_hw[i] - ((k[i] - 1) * d[i] + 1)) // s[i] + 1 for i in range(2)]
+        if not any(pads) and valid == list(out_hw):
             return Padding.VALID, None
         return Padding.VALID, pads
 
@@ -289,7 +303,7 @@ class OnnxToTflite:
         src = self.inp(node.input[0])
         in_hw = self.tfl_shape(node.input[0])[1:3]
         out_hw = self.tfl_shape(node.output[0])[1:3]
-        padding, explicit = self._padding_mode(in_hw, k, s, [1, 1], pads, out_hw)
+        padding, explicit = self._padding_mode(in_hw, k, s, [1, 1], pads, out_hw, pooling=True)
         if explicit is not None:
             # ceil_mode pads past the end; pooling windows never see pad values when SAME matches,
             # so only a true mismatch reaches here.

@@ -70,8 +70,9 @@ def _read(sample: evalsets.Sample) -> tuple[np.ndarray, np.ndarray | None]:
     return rgb, gt
 
 
-def compare(reference: ModelRunner, candidate: ModelRunner, sets: tuple[str, ...] | None = None,
-            people_only: bool = False) -> dict[str, SetAccuracy]:
+def compare(
+    reference: ModelRunner, candidate: ModelRunner, sets: tuple[str, ...] | None = None, people_only: bool = False
+) -> dict[str, SetAccuracy]:
     out = {}
     for set_name in sets or tuple(evalsets.GT_SETS):
         rows = []

@@ -46,6 +46,8 @@ def composite(foreground: np.ndarray, alpha: np.ndarray, background: Background)
         raise OptionError("composite needs a background colour or image")
     if isinstance(background, tuple | list) or (isinstance(background, str) and looks_like_colour(background)):
         return composite_colour(foreground, alpha, np.asarray(parse_colour(background), np.uint8))
+    if isinstance(background, str) and not os.path.isfile(background):
+        raise OptionError(f"background '{background}' is neither a colour (white, #RRGGBB, r,g,b) nor an image file")
     bg = decode(background).rgb
     return composite_image(foreground, alpha, fit_cover(bg, w, h))
 

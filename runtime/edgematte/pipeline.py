@@ -17,7 +17,7 @@ from edgematte.engine import Engine
 from edgematte.imageio import DecodedImage
 from edgematte.kernels.composite import composite_colour
 from edgematte.kernels.foreground import apply_foreground, foreground_means
-from edgematte.kernels.guided import apply_upsampled, guided_coefficients
+from edgematte.kernels.guided import apply_upsampled, edge_hardness, guided_coefficients, sharpen_hard_edges
 from edgematte.models import ModelCard
 from edgematte.settings import DEFAULT_REFINE, RefineSettings
 
@@ -142,20 +142,21 @@ class Pipeline:
                 work = composite_colour(work, _downscale(image.alpha, ww, wh), WHITE)
         return work
 
-    def refine(self, image: DecodedImage, work: np.ndarray, low: np.ndarray, s: RefineSettings,
-               t: Timings | None = None) -> Matte:
+    def refine(
+        self, image: DecodedImage, work: np.ndarray, low: np.ndarray, s: RefineSettings, t: Timings | None = None
+    ) -> Matte:
         """Low-res model map -> full-res alpha (guided filter) -> foreground colours."""
         t = t or Timings()
         rgb = image.rgb
         wh, ww = work.shape[:2]
         with t.stage("refine"):
-            p = cv2.resize(low, (ww, wh), interpolation=cv2.INTER_LINEAR)
-            if s.mask_gain != 1.0:
-                p = np.clip((p - 0.5) * s.mask_gain + 0.5, 0.0, 1.0)
+            p = np.ascontiguousarray(cv2.resize(low, (ww, wh), interpolation=cv2.INTER_LINEAR), np.float32)
             guide = work.astype(np.float32) * np.float32(1.0 / 255.0)
-            coef = guided_coefficients(guide, p.astype(np.float32), s.radius, s.eps)
+            coef = guided_coefficients(guide, p, s.radius, s.eps)
+            if s.alpha_gain != 1.0:
+                coef = sharpen_hard_edges(coef, edge_hardness(p, s.hard_window, s.hard_lo, s.hard_hi), s.alpha_gain)
             src_a = image.alpha if image.alpha is not None else np.empty((1, 1), np.uint8)
-            alpha = apply_upsampled(rgb, coef, src_a, image.alpha is not None, s.alpha_gain)
+            alpha = apply_upsampled(rgb, coef, src_a, image.alpha is not None)
         fg = None
         if s.foreground:
             with t.stage("foreground"):

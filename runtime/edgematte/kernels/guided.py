@@ -110,13 +110,44 @@ def guided_coefficients_reference(guide: np.ndarray, p: np.ndarray, r: int, eps:
 
 
 @njit(cache=True, parallel=True, fastmath=True)
-def apply_upsampled(
-    image: np.ndarray, coef: np.ndarray, source_alpha: np.ndarray, has_alpha: bool, gain: float = 1.0
-) -> np.ndarray:
-    """alpha = clip((a . I + b - 0.5) * gain + 0.5) at full size, a and b bilinearly upsampled; uint8 out.
+def sharpen_hard_edges(coef: np.ndarray, hardness: np.ndarray, gain: float) -> np.ndarray:
+    """Fold a per-pixel contrast k = 1 + (gain - 1) * hardness into the coefficients:
+    (a . I + b - 0.5) k + 0.5 = (k a) . I + (k b + 0.5 (1 - k)). Upsampled with them, it costs nothing
+    at full size. hardness (h x w, 0..1) is 1 where the model's own transition is abrupt."""
+    h, w, _ = coef.shape
+    out = np.empty_like(coef)
+    for y in prange(h):
+        for x in range(w):
+            k = np.float32(1.0) + (np.float32(gain) - np.float32(1.0)) * hardness[y, x]
+            out[y, x, 0] = coef[y, x, 0] * k
+            out[y, x, 1] = coef[y, x, 1] * k
+            out[y, x, 2] = coef[y, x, 2] * k
+            out[y, x, 3] = coef[y, x, 3] * k + np.float32(0.5) * (np.float32(1.0) - k)
+    return out
 
-    image: H x W x 3 uint8; coef: h x w x 4 (a_r, a_g, a_b, b for I in 0..1). `gain` > 1 steepens
-    transitions (hard product edges); 1 keeps the filter's soft alpha (matting models).
+
+def sharpen_hard_edges_reference(coef: np.ndarray, hardness: np.ndarray, gain: float) -> np.ndarray:
+    k = (1.0 + (gain - 1.0) * hardness.astype(np.float64))[..., None]
+    out = coef.astype(np.float64) * k
+    out[..., 3:] += 0.5 * (1.0 - k)
+    return out.astype(np.float32)
+
+
+def edge_hardness(p: np.ndarray, window: int, lo: float, hi: float) -> np.ndarray:
+    """How abrupt the model's own transition is around each pixel: the range of p (max - min) in a
+    window, mapped from [lo, hi] to [0, 1]. A hard edge jumps 0 -> 1 inside the window; fur ramps slowly."""
+    import cv2
+
+    k = np.ones((window, window), np.uint8)
+    spread = cv2.dilate(p, k) - cv2.erode(p, k)
+    return np.clip((spread - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+
+
+@njit(cache=True, parallel=True, fastmath=True)
+def apply_upsampled(image: np.ndarray, coef: np.ndarray, source_alpha: np.ndarray, has_alpha: bool) -> np.ndarray:
+    """alpha = clip(a . I + b) at full size, a and b bilinearly upsampled; uint8 out.
+
+    image: H x W x 3 uint8; coef: h x w x 4 (a_r, a_g, a_b, b for I in 0..1).
     source_alpha (H x W uint8) multiplies the result when has_alpha (transparent inputs stay transparent).
     """
     H, W, _ = image.shape
@@ -125,8 +156,6 @@ def apply_upsampled(
     x0, x1, wx = axis_weights(W, w)
     out = np.empty((H, W), dtype=np.uint8)
     inv255 = np.float32(1.0 / 255.0)
-    g255 = np.float32(gain * 255.0)
-    off = np.float32(127.5 - gain * 127.5 + 0.5)  # (q - 0.5) * gain * 255 + 127.5, plus 0.5 for rounding
     for y in prange(H):
         ya = y0[y]
         yb = y1[y]
@@ -150,7 +179,7 @@ def apply_upsampled(
                 a = w00 * c00[c] + w01 * c01[c] + w10 * c10[c] + w11 * c11[c]
                 q += a * (image[y, x, c] * inv255)
             q += w00 * c00[3] + w01 * c01[3] + w10 * c10[3] + w11 * c11[3]
-            v = q * g255 + off
+            v = q * np.float32(255.0) + np.float32(0.5)
             if v < 0.0:
                 v = 0.0
             elif v > 255.0:
@@ -161,13 +190,11 @@ def apply_upsampled(
     return out
 
 
-def apply_upsampled_reference(
-    image: np.ndarray, coef: np.ndarray, source_alpha: np.ndarray | None, gain: float = 1.0
-) -> np.ndarray:
+def apply_upsampled_reference(image: np.ndarray, coef: np.ndarray, source_alpha: np.ndarray | None) -> np.ndarray:
     """NumPy reference of `apply_upsampled`."""
     cu = upsample_reference(coef, *image.shape[:2])
     q = (cu[..., :3] * (image / 255.0)).sum(-1) + cu[..., 3]
-    v = np.clip(((q - 0.5) * gain + 0.5) * 255.0 + 0.5, 0, 255)
+    v = np.clip(q * 255.0 + 0.5, 0, 255)
     if source_alpha is not None:
         v = v * source_alpha / 255.0 + 0.5
     return v.astype(np.uint8)

@@ -1,0 +1,84 @@
+"""Quality bars of the full still pipeline with the shipped INT8 u2netp, on real eval images.
+
+Reference figures are rembg 2.0.86 with u2netp measured on the same images (bench/metrics.py
+reproduces them: IoU 0.7994 / 0.8503 / 0.4544 / 0.3803, edge MAE 0.1196 / 0.1351).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from bench import evalsets, metrics, quality
+
+REMBG_IOU = {
+    "grabcut50": 0.800,
+    "ebay_synth_products": 0.850,
+    "coco_mval_products": 0.454,
+    "cleargrasp_transparent": 0.380,
+}
+REMBG_EDGE = {"grabcut50": 0.120, "ebay_synth_products": 0.135}
+EDGE_REDUCTION = 0.15  # at least 15% lower edge-band error than rembg
+
+pytestmark = pytest.mark.needs_eval
+
+
+@pytest.fixture(scope="module")
+def results(u2netp_session):
+    return quality.evaluate(lambda rgb: u2netp_session.matte(rgb).alpha, sets=list(REMBG_IOU))
+
+
+@pytest.mark.parametrize("set_name", list(REMBG_IOU))
+def test_iou_at_least_rembg(results, set_name):
+    assert results[set_name].mean("iou") >= REMBG_IOU[set_name]
+
+
+@pytest.mark.parametrize("set_name", list(REMBG_EDGE))
+def test_edge_band_error_15_percent_below_rembg(results, set_name):
+    assert results[set_name].mean("edge_mae") <= REMBG_EDGE[set_name] * (1 - EDGE_REDUCTION)
+
+
+def test_foreground_estimation_removes_old_background_on_lemur(u2netp_session):
+    """lemur_cc0 composites have exact alpha; on the black one the image *is* a*F. Using the GT alpha,
+    our foreground colours must cut the premultiplied colour error of the raw photo by half or more."""
+    from edgematte.kernels.foreground import apply_foreground, foreground_means
+
+    root = evalsets.eval_root() / "lemur_cc0"
+    ref = cv2.cvtColor(cv2.imread(str(root / "images" / "lemur_synth_black.png")), cv2.COLOR_BGR2RGB)
+    errs_raw, errs_est = [], []
+    for s in evalsets.samples("lemur_cc0"):
+        if s.name == "lemur_real":
+            continue  # pseudo-GT only
+        rgb = cv2.cvtColor(cv2.imread(str(s.image)), cv2.COLOR_BGR2RGB)
+        a = cv2.imread(str(s.gt), cv2.IMREAD_GRAYSCALE)
+        h, w = a.shape
+        st = u2netp_session.pipeline.settings
+        means = foreground_means(
+            rgb.astype(np.float32) / 255,
+            a.astype(np.float32) / 255,
+            round(min(h, w) * st.fg_radius_fraction),
+            round(min(h, w) * st.fg_fine_radius_fraction),
+        )
+        fg = apply_foreground(rgb, a, means)
+        errs_raw.append(metrics.premultiplied_error(rgb, a, ref))
+        errs_est.append(metrics.premultiplied_error(fg, a, ref))
+    assert np.mean(errs_est) < 0.5 * np.mean(errs_raw), (np.mean(errs_est), np.mean(errs_raw))
+
+
+def test_fur_keeps_soft_alpha_where_a_global_contrast_would_not(u2netp_session):
+    """Soft where the subject is soft: inside lemur_cc0's fractional-alpha band (exact GT), our alpha
+    stays fractional far more often than with the same contrast applied everywhere."""
+    st = u2netp_session.pipeline.settings
+    global_gain = st.with_(hard_lo=-1.0, hard_hi=0.0)  # hardness 1 everywhere
+    ours, flat = [], []
+    for s in evalsets.samples("lemur_cc0"):
+        if s.name == "lemur_real":
+            continue
+        gt = cv2.imread(str(s.gt), cv2.IMREAD_GRAYSCALE)
+        band = (gt > 10) & (gt < 245)
+        for settings, acc in ((None, ours), (global_gain, flat)):
+            a = u2netp_session.matte(str(s.image), settings).alpha
+            acc.append(np.mean(((a > 10) & (a < 245))[band]))
+    assert np.mean(ours) > 0.25
+    assert np.mean(ours) > 1.5 * np.mean(flat), (np.mean(ours), np.mean(flat))
