@@ -14,8 +14,9 @@ from PIL import Image
 
 
 def run(*args: str, stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edgematte.cli", *args], input=stdin, capture_output=True,
-                          cwd=cwd, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "edgematte.cli", *args], input=stdin, capture_output=True, cwd=cwd, timeout=600
+    )
 
 
 @pytest.fixture(scope="module")

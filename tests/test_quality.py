@@ -42,7 +42,8 @@ def test_edge_band_error_15_percent_below_rembg(results, set_name):
 def test_foreground_estimation_removes_old_background_on_lemur(u2netp_session):
     """lemur_cc0 composites have exact alpha; on the black one the image *is* a*F. Using the GT alpha,
     our foreground colours must cut the premultiplied colour error of the raw photo by half or more."""
-    from edgematte.kernels.foreground import apply_foreground, foreground_means
+    from edgematte.kernels.cutout import cutout_rgba
+    from edgematte.kernels.foreground import foreground_means
 
     root = evalsets.eval_root() / "lemur_cc0"
     ref = cv2.cvtColor(cv2.imread(str(root / "images" / "lemur_synth_black.png")), cv2.COLOR_BGR2RGB)
@@ -60,7 +61,11 @@ def test_foreground_estimation_removes_old_background_on_lemur(u2netp_session):
             round(min(h, w) * st.fg_radius_fraction),
             round(min(h, w) * st.fg_fine_radius_fraction),
         )
-        fg = apply_foreground(rgb, a, means)
+        coef = np.zeros((h, w, 4), np.float32)
+        coef[..., 3] = a / 255.0  # the exact alpha, so only the colour estimate is tested
+        rgba = np.dstack([rgb, np.full((h, w), 255, np.uint8)])
+        cutout_rgba(rgb, rgba, coef, means, np.ones((h, w), np.uint8), np.empty((1, 1), np.uint8), False, True)
+        fg = np.ascontiguousarray(rgba[..., :3])
         errs_raw.append(metrics.premultiplied_error(rgb, a, ref))
         errs_est.append(metrics.premultiplied_error(fg, a, ref))
     assert np.mean(errs_est) < 0.5 * np.mean(errs_raw), (np.mean(errs_est), np.mean(errs_raw))

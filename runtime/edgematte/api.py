@@ -107,7 +107,7 @@ class Session:
                 return m.alpha, "L"
             if bg is not None:
                 return composite(m.cutout_rgb, m.alpha, bg), "RGB"
-            return np.dstack([m.cutout_rgb, m.alpha]), "RGBA"
+            return m.rgba, "RGBA"
 
     def remove(
         self,

@@ -2,8 +2,7 @@
 
 At the border the window shrinks and we divide by the number of pixels inside it,
 so a constant image stays constant (OpenCV's reflect border would not). Running
-sums make the cost independent of r. Threads split columns (vertical pass) and rows
-(horizontal pass) so each works on contiguous memory.
+sums make the cost independent of r.
 """
 
 from __future__ import annotations
@@ -14,56 +13,49 @@ from numba import njit, prange
 
 @njit(cache=True, parallel=True, fastmath=True)
 def box_mean(src: np.ndarray, r: int) -> np.ndarray:
-    """Mean of `src` (HxWxC float32, C-contiguous) over clipped (2r+1)x(2r+1) windows."""
+    """Mean of `src` (HxWxC float32, C-contiguous) over clipped (2r+1)x(2r+1) windows.
+
+    Rows are split into bands, one task each: a band keeps running column sums over the
+    window's rows (one add and one subtract per value per row) and takes each output row
+    from a prefix sum along x. Everything streams through contiguous rows.
+    """
     H, W, C = src.shape
     WC = W * C
     flat = src.reshape(H, WC)
-    tmp = np.empty((H, WC), dtype=np.float32)
-    nchunks = max(1, min(64, WC // 256))
-    step = (WC + nchunks - 1) // nchunks
-    for k in prange(nchunks):
-        lo = k * step
-        hi = min(WC, lo + step)
-        if lo >= hi:
-            continue
-        acc = np.zeros(hi - lo, dtype=np.float64)
-        for y in range(min(r, H - 1) + 1):
-            for j in range(lo, hi):
-                acc[j - lo] += flat[y, j]
-        for y in range(H):
-            y0 = max(0, y - r)
-            y1 = min(H - 1, y + r)
-            inv = 1.0 / (y1 - y0 + 1)
-            for j in range(lo, hi):
-                tmp[y, j] = acc[j - lo] * inv
-            yin = y + r + 1
-            yout = y - r
-            if yin < H:
-                for j in range(lo, hi):
-                    acc[j - lo] += flat[yin, j]
-            if yout >= 0:
-                for j in range(lo, hi):
-                    acc[j - lo] -= flat[yout, j]
     out = np.empty((H, W, C), dtype=np.float32)
-    for y in prange(H):
-        acc = np.zeros(C, dtype=np.float64)
-        for x in range(min(r, W - 1) + 1):
-            for c in range(C):
-                acc[c] += tmp[y, x * C + c]
-        for x in range(W):
-            x0 = max(0, x - r)
-            x1 = min(W - 1, x + r)
-            inv = 1.0 / (x1 - x0 + 1)
-            for c in range(C):
-                out[y, x, c] = acc[c] * inv
-            xin = x + r + 1
-            xout = x - r
-            if xin < W:
+    oflat = out.reshape(H, WC)
+    nbands = max(1, min(64, H // 8))
+    step = (H + nbands - 1) // nbands
+    for b in prange(nbands):
+        y0 = b * step
+        y1 = min(H, y0 + step)
+        if y0 >= y1:
+            continue
+        col = np.zeros(WC, dtype=np.float32)
+        pre = np.zeros((W + 1) * C, dtype=np.float32)
+        for yy in range(max(0, y0 - r), min(H - 1, y0 + r) + 1):
+            for j in range(WC):
+                col[j] += flat[yy, j]
+        for y in range(y0, y1):
+            if y > y0:
+                yin = y + r
+                yout = y - r - 1
+                if yin < H:
+                    for j in range(WC):
+                        col[j] += flat[yin, j]
+                if yout >= 0:
+                    for j in range(WC):
+                        col[j] -= flat[yout, j]
+            ny = min(H - 1, y + r) - max(0, y - r) + 1
+            for x in range(W):
                 for c in range(C):
-                    acc[c] += tmp[y, xin * C + c]
-            if xout >= 0:
+                    pre[(x + 1) * C + c] = pre[x * C + c] + col[x * C + c]
+            for x in range(W):
+                xa = max(0, x - r)
+                xb = min(W - 1, x + r) + 1
+                inv = np.float32(1.0) / np.float32(ny * (xb - xa))
                 for c in range(C):
-                    acc[c] -= tmp[y, xout * C + c]
+                    oflat[y, x * C + c] = (pre[xb * C + c] - pre[xa * C + c]) * inv
     return out
 
 

@@ -19,68 +19,94 @@ from edgematte.kernels.sampling import axis_weights, upsample_reference
 
 
 @njit(cache=True, parallel=True, fastmath=True)
-def _moments(guide: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Per-pixel [I(3), p, I I^T (6), I p (3)] stacked as 13 float32 channels."""
-    h, w, _ = guide.shape
-    out = np.empty((h, w, 13), dtype=np.float32)
-    for y in prange(h):
-        for x in range(w):
-            r = guide[y, x, 0]
-            g = guide[y, x, 1]
-            b = guide[y, x, 2]
-            v = p[y, x]
-            o = out[y, x]
-            o[0] = r
-            o[1] = g
-            o[2] = b
-            o[3] = v
-            o[4] = r * r
-            o[5] = r * g
-            o[6] = r * b
-            o[7] = g * g
-            o[8] = g * b
-            o[9] = b * b
-            o[10] = r * v
-            o[11] = g * v
-            o[12] = b * v
+def _window_fit(guide: np.ndarray, p: np.ndarray, r: int, eps: float) -> np.ndarray:
+    """Per window: a = (Sigma + eps I)^-1 cov(I, p), b = mean_p - a . mean_I -> [a(3), b] (h x w x 4).
+
+    One streaming pass: running column sums of the 13 moments [I, p, I I^T, I p] over the
+    window's rows (computed on the fly, never stored per pixel), a prefix sum along x for
+    the window means, then the 3x3 solve. No full-size moment planes are allocated.
+    """
+    H, W, _ = guide.shape
+    out = np.empty((H, W, 4), dtype=np.float32)
+    nbands = max(1, min(64, H // 8))
+    step = (H + nbands - 1) // nbands
+    for band in prange(nbands):
+        y0 = band * step
+        y1 = min(H, y0 + step)
+        if y0 >= y1:
+            continue
+        col = np.zeros((W, 13), dtype=np.float32)
+        pre = np.zeros((W + 1, 13), dtype=np.float32)
+        m = np.empty(13, dtype=np.float32)
+        for yy in range(max(0, y0 - r), min(H - 1, y0 + r) + 1):
+            _accumulate(col, guide, p, yy, np.float32(1.0))
+        for y in range(y0, y1):
+            if y > y0:
+                if y + r < H:
+                    _accumulate(col, guide, p, y + r, np.float32(1.0))
+                if y - r - 1 >= 0:
+                    _accumulate(col, guide, p, y - r - 1, np.float32(-1.0))
+            ny = min(H - 1, y + r) - max(0, y - r) + 1
+            for x in range(W):
+                for c in range(13):
+                    pre[x + 1, c] = pre[x, c] + col[x, c]
+            for x in range(W):
+                xa = max(0, x - r)
+                xb = min(W - 1, x + r) + 1
+                inv = np.float32(1.0) / np.float32(ny * (xb - xa))
+                for c in range(13):
+                    m[c] = (pre[xb, c] - pre[xa, c]) * inv
+                mr, mg, mb, mp = m[0], m[1], m[2], m[3]
+                srr = m[4] - mr * mr + eps
+                srg = m[5] - mr * mg
+                srb = m[6] - mr * mb
+                sgg = m[7] - mg * mg + eps
+                sgb = m[8] - mg * mb
+                sbb = m[9] - mb * mb + eps
+                cr = m[10] - mr * mp
+                cg = m[11] - mg * mp
+                cb = m[12] - mb * mp
+                # symmetric 3x3 inverse by cofactors
+                i00 = sgg * sbb - sgb * sgb
+                i01 = srb * sgb - srg * sbb
+                i02 = srg * sgb - srb * sgg
+                i11 = srr * sbb - srb * srb
+                i12 = srb * srg - srr * sgb
+                i22 = srr * sgg - srg * srg
+                det = srr * i00 + srg * i01 + srb * i02
+                idet = np.float32(1.0) / det
+                ar = (i00 * cr + i01 * cg + i02 * cb) * idet
+                ag = (i01 * cr + i11 * cg + i12 * cb) * idet
+                ab = (i02 * cr + i12 * cg + i22 * cb) * idet
+                out[y, x, 0] = ar
+                out[y, x, 1] = ag
+                out[y, x, 2] = ab
+                out[y, x, 3] = mp - ar * mr - ag * mg - ab * mb
     return out
 
 
-@njit(cache=True, parallel=True, fastmath=True)
-def _solve(m: np.ndarray, eps: float) -> np.ndarray:
-    """Per window: a = (Sigma + eps I)^-1 cov(I, p), b = mean_p - a . mean_I -> [a(3), b]."""
-    h, w, _ = m.shape
-    out = np.empty((h, w, 4), dtype=np.float32)
-    for y in prange(h):
-        for x in range(w):
-            o = m[y, x]
-            mr, mg, mb, mp = o[0], o[1], o[2], o[3]
-            srr = o[4] - mr * mr + eps
-            srg = o[5] - mr * mg
-            srb = o[6] - mr * mb
-            sgg = o[7] - mg * mg + eps
-            sgb = o[8] - mg * mb
-            sbb = o[9] - mb * mb + eps
-            cr = o[10] - mr * mp
-            cg = o[11] - mg * mp
-            cb = o[12] - mb * mp
-            # symmetric 3x3 inverse by cofactors
-            i00 = sgg * sbb - sgb * sgb
-            i01 = srb * sgb - srg * sbb
-            i02 = srg * sgb - srb * sgg
-            i11 = srr * sbb - srb * srb
-            i12 = srb * srg - srr * sgb
-            i22 = srr * sgg - srg * srg
-            det = srr * i00 + srg * i01 + srb * i02
-            inv = 1.0 / det
-            ar = (i00 * cr + i01 * cg + i02 * cb) * inv
-            ag = (i01 * cr + i11 * cg + i12 * cb) * inv
-            ab = (i02 * cr + i12 * cg + i22 * cb) * inv
-            out[y, x, 0] = ar
-            out[y, x, 1] = ag
-            out[y, x, 2] = ab
-            out[y, x, 3] = mp - ar * mr - ag * mg - ab * mb
-    return out
+@njit(cache=True, inline="always", fastmath=True)
+def _accumulate(col: np.ndarray, guide: np.ndarray, p: np.ndarray, y: int, sign: np.float32) -> None:
+    W = guide.shape[1]
+    for x in range(W):
+        r_ = guide[y, x, 0]
+        g_ = guide[y, x, 1]
+        b_ = guide[y, x, 2]
+        v = p[y, x]
+        c = col[x]
+        c[0] += sign * r_
+        c[1] += sign * g_
+        c[2] += sign * b_
+        c[3] += sign * v
+        c[4] += sign * r_ * r_
+        c[5] += sign * r_ * g_
+        c[6] += sign * r_ * b_
+        c[7] += sign * g_ * g_
+        c[8] += sign * g_ * b_
+        c[9] += sign * b_ * b_
+        c[10] += sign * r_ * v
+        c[11] += sign * g_ * v
+        c[12] += sign * b_ * v
 
 
 def guided_coefficients(guide: np.ndarray, p: np.ndarray, r: int, eps: float) -> np.ndarray:
@@ -90,8 +116,7 @@ def guided_coefficients(guide: np.ndarray, p: np.ndarray, r: int, eps: float) ->
     """
     guide = np.ascontiguousarray(guide, dtype=np.float32)
     p = np.ascontiguousarray(p, dtype=np.float32)
-    means = box_mean(_moments(guide, p), r)
-    return box_mean(_solve(means, np.float32(eps)), r)
+    return box_mean(_window_fit(guide, p, r, np.float32(eps)), r)
 
 
 def guided_coefficients_reference(guide: np.ndarray, p: np.ndarray, r: int, eps: float) -> np.ndarray:
