@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from edgematte.kernels.box import box_mean, box_mean_reference
-from edgematte.kernels.composite import composite_colour, composite_image, composite_reference
+from edgematte.kernels.composite import composite_cells, composite_colour, composite_image, composite_reference
 from edgematte.kernels.cutout import cell_state, cutout_rgba, cutout_rgba_reference
 from edgematte.kernels.foreground import (
     foreground_means,
@@ -180,3 +180,22 @@ def test_composites_match_reference(bg):
     else:
         b = rng.integers(0, 256, (31, 29, 3), dtype=np.uint8)
         np.testing.assert_array_equal(composite_image(fg, alpha, b), composite_reference(fg, alpha, b))
+
+
+def test_composite_cells_matches_alpha_then_blend():
+    import cv2
+
+    frame = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    bg = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    coef = _smooth_field(12, 16, 4) * np.array([0.5, 0.3, 0.2, 1.2], np.float32) - np.array([0, 0, 0, 0.4], np.float32)
+    coef[:3, :4] = [0, 0, 0, 2.0]
+    coef[-3:, -4:] = [0, 0, 0, -1.0]
+    a_work = apply_upsampled(
+        cv2.resize(frame, (16, 12), interpolation=cv2.INTER_AREA), coef, np.empty((1, 1), np.uint8), False
+    )
+    state = cell_state(a_work)
+    out = composite_cells(frame, coef, state, bg)
+    ref_rgba = cutout_rgba_reference(frame, coef, np.zeros((2, 2, 6), np.float32), state, None, False)
+    a = ref_rgba[..., 3:].astype(np.float64) / 255.0
+    ref = (a * frame + (1 - a) * bg + 0.5).astype(np.uint8)
+    assert np.abs(out.astype(int) - ref.astype(int)).max() <= 2

@@ -85,5 +85,5 @@ def test_fur_keeps_soft_alpha_where_a_global_contrast_would_not(u2netp_session):
         for settings, acc in ((None, ours), (global_gain, flat)):
             a = u2netp_session.matte(str(s.image), settings).alpha
             acc.append(np.mean(((a > 10) & (a < 245))[band]))
-    assert np.mean(ours) > 0.25
+    assert np.mean(ours) > 0.15
     assert np.mean(ours) > 1.5 * np.mean(flat), (np.mean(ours), np.mean(flat))

@@ -31,7 +31,7 @@ Image.MAX_IMAGE_PIXELS = None
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 WRITE_FORMATS = {".png": "PNG", ".webp": "WEBP", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}
 
-# PNG zlib level: 1 writes a 12 MP cut-out in about a third of the time of level 6 for ~10% more bytes.
+# PNG zlib level: 1 writes a 12 MP cut-out in half the time of level 6 for ~20% more bytes (png.py).
 PNG_COMPRESS_LEVEL = 1
 JPEG_QUALITY = 95
 WEBP_QUALITY = 92
@@ -210,6 +210,7 @@ def encode(
     subsampling: int = 0,
     png_level: int = PNG_COMPRESS_LEVEL,
     icc_srgb: bool = False,
+    threads: int = 2,
 ) -> bytes:
     """Encode RGB(+alpha) or a lone mask (rgb None) into PNG / WebP / JPEG / TIFF bytes.
 
@@ -219,6 +220,12 @@ def encode(
     fmt = fmt.upper()
     if fmt == "JPG":
         fmt = "JPEG"
+    if fmt == "PNG" and not icc_srgb:
+        from edgematte.png import encode_png
+
+        if rgb is None:
+            return encode_png(alpha, threads, png_level)  # type: ignore[arg-type]
+        return encode_png(rgb if alpha is None else np.dstack([rgb, alpha]), threads, png_level)
     if rgb is None:
         if alpha is None:
             raise OptionError("nothing to encode")
@@ -247,8 +254,12 @@ def encode(
     return buf.getvalue()
 
 
-def encode_pixels(pixels: np.ndarray, kind: str, fmt: str, quality: int | None = None) -> bytes:
+def encode_pixels(pixels: np.ndarray, kind: str, fmt: str, quality: int | None = None, threads: int = 2) -> bytes:
     """Encode what `Session.render` produced: kind 'L' (mask), 'RGB' (composite) or 'RGBA' (cut-out)."""
+    if fmt.upper() == "PNG":
+        from edgematte.png import encode_png
+
+        return encode_png(pixels, threads)  # already in the PNG's channel layout: no split and re-stack
     if kind == "L":
         return encode(None, pixels, fmt, quality=quality)
     if kind == "RGB":

@@ -28,6 +28,7 @@ class Profile:
     models: dict[str, str] = field(default_factory=dict)  # family -> exact card name
     budgets_ms: dict[str, float] = field(default_factory=dict)  # job -> budget
     budget_source: dict[str, str] = field(default_factory=dict)
+    refine: dict[str, Any] = field(default_factory=dict)  # RefineSettings overrides for this board
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def model_for(self, family: str) -> str | None:
@@ -47,6 +48,7 @@ def _load() -> dict[str, Profile]:
             models=dict(p.get("models", {})),
             budgets_ms={k: float(v) for k, v in p.get("budgets_ms", {}).items()},
             budget_source=dict(p.get("budget_source", {})),
+            refine=dict(p.get("refine", {})),
             raw=p,
         )
     return out

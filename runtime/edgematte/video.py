@@ -18,7 +18,8 @@ from edgematte.api import fit_cover
 from edgematte.colors import looks_like_colour, parse_colour
 from edgematte.engine import Engine
 from edgematte.imageio import decode
-from edgematte.kernels.composite import composite_colour, composite_image
+from edgematte.kernels.composite import composite_cells
+from edgematte.kernels.cutout import cell_state
 from edgematte.kernels.guided import apply_upsampled, guided_coefficients
 from edgematte.models import resolve, verified_path
 from edgematte.pipeline import Timings, prepare_input, work_size
@@ -30,6 +31,7 @@ SMOOTHING = 0.5
 PREVIEW_WORK_LONG_SIDE = 320
 PREVIEW_RADIUS = 2
 PREVIEW_EPS = 1e-3
+NO_ALPHA = np.empty((1, 1), np.uint8)
 
 
 @dataclass
@@ -61,9 +63,8 @@ class Preview:
         """Forget the temporal state (call on a scene cut or camera switch)."""
         self._state = None
 
-    def alpha(self, frame: np.ndarray) -> np.ndarray:
-        """The person matte (uint8, frame size) for one RGB frame."""
-        t = Timings()
+    def _fit(self, frame: np.ndarray, t: Timings) -> tuple[np.ndarray, np.ndarray]:
+        """Guided-filter coefficients and the working-size alpha for one frame."""
         H, W = frame.shape[:2]
         ww, wh = work_size(W, H, PREVIEW_WORK_LONG_SIDE)
         with t.stage("prepare"):
@@ -77,21 +78,36 @@ class Preview:
             self._state = y
             p = np.ascontiguousarray(cv2.resize(y, (ww, wh), interpolation=cv2.INTER_LINEAR), np.float32)
             coef = guided_coefficients(work.astype(np.float32) * np.float32(1 / 255), p, PREVIEW_RADIUS, PREVIEW_EPS)
-            a = apply_upsampled(frame, coef, np.empty((1, 1), np.uint8), False)
+            a_work = apply_upsampled(work, coef, NO_ALPHA, False)
+        return coef, a_work
+
+    def alpha(self, frame: np.ndarray) -> np.ndarray:
+        """The person matte (uint8, frame size) for one RGB frame."""
+        t = Timings()
+        coef, _ = self._fit(np.ascontiguousarray(frame), t)
+        with t.stage("compose"):
+            a = apply_upsampled(frame, coef, NO_ALPHA, False)
         self.last_timings = t
         return a
+
+    def _background(self, H: int, W: int) -> np.ndarray:
+        if self._bg is None or self._bg.shape[:2] != (H, W):  # once per frame size, then reused
+            if self._bg_colour is not None:
+                self._bg = np.empty((H, W, 3), np.uint8)
+                self._bg[:] = self._bg_colour
+            else:
+                self._bg = fit_cover(self._bg_source, W, H)
+        return self._bg
 
     def process(self, frame: np.ndarray) -> np.ndarray:
         """One RGB frame (HxWx3 uint8) in, the same frame over the new background out."""
         frame = np.ascontiguousarray(frame)
-        a = self.alpha(frame)
-        with self.last_timings.stage("compose"):
-            if self._bg_colour is not None:
-                return composite_colour(frame, a, self._bg_colour)
-            H, W = frame.shape[:2]
-            if self._bg is None or self._bg.shape[:2] != (H, W):
-                self._bg = fit_cover(self._bg_source, W, H)  # once per frame size, then reused
-            return composite_image(frame, a, self._bg)
+        t = Timings()
+        coef, a_work = self._fit(frame, t)
+        with t.stage("compose"):
+            out = composite_cells(frame, coef, cell_state(a_work), self._background(*frame.shape[:2]))
+        self.last_timings = t
+        return out
 
 
 def frames_per_second(preview: Preview, frames: list[np.ndarray], seconds: float = 3.0) -> float:
