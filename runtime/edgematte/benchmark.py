@@ -42,9 +42,34 @@ def jpeg_bytes(rgb: np.ndarray, quality: int = 92) -> bytes:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (MB)."""
+    """Peak resident memory of this process (MB): since start, or since `reset_peak_rss()` on Linux."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kb / 1024.0 if sys.platform != "darwin" else kb / 1024.0 / 1024.0
+
+
+def current_rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return peak_rss_mb()
+
+
+def reset_peak_rss() -> bool:
+    """Start a new peak-RSS window (Linux: writing 5 to /proc/self/clear_refs resets VmHWM)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
 
 
 def p(values: list[float], q: float) -> float:
@@ -90,8 +115,9 @@ def time_still(session, jpeg: bytes, runs: int = 5, warmup: int = 1, encode: str
         stages = m.timings.ms()
         if encode:
             t = time.perf_counter()
-            encode_pixels(pixels, kind, encode)
+            encode_pixels(pixels, kind, encode, threads=session.threads)
             stages["encode"] = round((time.perf_counter() - t) * 1000, 2)
+        del m, pixels  # the next run must not see this one's buffers at its peak
         if i >= warmup:
             out.add(stages)
     return out
