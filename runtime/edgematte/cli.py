@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from edgematte.cli_common import ModelOpt, ProfileOpt, ThreadsOpt, err, finish_batch
 from edgematte.errors import EdgematteError, OptionError
 
 app = typer.Typer(
@@ -23,23 +24,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="On-device background removal: cut-outs, masks and composites from INT8 models.",
 )
-
-ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model name, family or alias (see `models`).")]
-ThreadsOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--threads",
-        "-t",
-        min=1,
-        max=64,
-        help="Threads for inference and post-processing (default: the device profile's).",
-    ),
-]
-ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Device profile (default: detected).")]
-
-
-def err(message: str) -> None:
-    typer.echo(f"edgematte: error: {message}", err=True)
 
 
 def _bg_arg(bg: str | None) -> object:
@@ -93,7 +77,7 @@ def remove(
 ) -> None:
     """Cut out the subject of each image: transparent PNG by default, a mask, or a composite."""
     from edgematte.api import Session
-    from edgematte.batch import expand_inputs, plan, run_batch
+    from edgematte.batch import expand_inputs, plan
     from edgematte.imageio import decode, encode_pixels, format_for_path
 
     bg_value = _bg_arg(bg)
@@ -140,46 +124,17 @@ def remove(
         src, pixels, kind = result
         return encode_pixels(pixels, kind, fmt_of[src], quality, session.threads)
 
-    show = not quiet and len(jobs) > 1
-    t0 = time.perf_counter()
-    if show:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            transient=True,
-            console=_stderr_console(),
-        ) as bar:
-            task = bar.add_task("cutting out", total=len(jobs))
-            result = run_batch(
-                jobs, decode_job, process_job, encode_one, overwrite=overwrite, on_done=lambda r: bar.advance(task)
-            )
-    else:
-        result = run_batch(jobs, decode_job, process_job, encode_one, overwrite=overwrite)
-    for r in result.failed:
-        err(r.message if r.source in r.message else f"{r.source}: {r.message}")
-    if report:
-        from edgematte.imageio import write_atomic
-
-        write_atomic(report, json.dumps(result.as_dict(), indent=2).encode())
-    c = result.counts()
-    if not quiet and (len(jobs) > 1 or c["skipped"]):
-        typer.echo(
-            f"{c['ok']} done, {c['skipped']} skipped, {c['failed']} failed in "
-            f"{time.perf_counter() - t0:.1f} s ({session.model})",
-            err=True,
-        )
-    if c["failed"]:
-        raise typer.Exit(code=2)
-
-
-def _stderr_console():  # type: ignore[no-untyped-def]
-    from rich.console import Console
-
-    return Console(stderr=True)
+    finish_batch(
+        jobs,
+        decode_job,
+        process_job,
+        encode_one,
+        overwrite=overwrite,
+        quiet=quiet,
+        report=report,
+        label="cutting out",
+        model=session.model,
+    )
 
 
 @app.command()
@@ -273,6 +228,10 @@ def main() -> None:
         err(f"unexpected {type(exc).__name__}: {exc} (set EDGEMATTE_DEBUG=1 for details)")
         sys.exit(70)
 
+
+from edgematte import cli_seller  # noqa: E402  (registers compose, resize, place, check)
+
+cli_seller.register(app)
 
 if __name__ == "__main__":
     main()

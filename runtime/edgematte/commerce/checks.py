@@ -1,0 +1,209 @@
+"""The pre-upload checklist of a product photo (before removal): will this photo make a good
+marketplace image? Each finding says what to do, in the words of a product-photography brief:
+pure white backdrop, even light, product off the frame edges, 1000 px or more.
+
+Hard rules (level "fail"): the preset's resolution minimums, a product touching the frame (it
+would be cut off), no product found. The rest are warnings: they cost quality, not acceptance.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from edgematte.commerce import measures
+from edgematte.commerce.findings import CheckReport
+from edgematte.commerce.geometry import product_box
+from edgematte.commerce.presets import Preset
+from edgematte.commerce.source_info import SourceInfo
+
+GENERIC_MIN_LONG_SIDE = 1000  # zoom on most marketplaces starts here
+BLUR_WARN = 0.6  # blur score above this (Laplacian variance < 67 at 1024 px) looks soft at zoom
+NOISE_WARN = 4.0  # sigma (0..255): grain starts to show in a white backdrop and fools the matte
+JPEG_QUALITY_WARN = 75
+BLOCKINESS_WARN = 1.35
+LOW_CONTRAST_DE = 12.0  # CIE76: below this the product and backdrop colours are hard to tell apart
+LOW_CONTRAST_SHARE = 0.25  # warn when this much of the outline is low-contrast
+UNEVEN_LIGHT = 25.0  # L* spread (p95 - p5) across the backdrop
+UPSCALE_WARN = 1.5  # the product would be enlarged more than this to fill the preset's canvas
+
+
+def _resolution(r: CheckReport, w: int, h: int, preset: Preset | None) -> None:
+    long, short = max(w, h), min(w, h)
+    if preset is None:
+        if long < GENERIC_MIN_LONG_SIDE:
+            r.add(
+                "resolution",
+                "warn",
+                f"{w}x{h}: longest side {long} px",
+                "shoot at 1000 px or more (1600+ for zoom)",
+                long,
+                GENERIC_MIN_LONG_SIDE,
+            )
+        else:
+            r.add("resolution", "ok", f"{w}x{h}", value=long)
+        return
+    problems = []
+    if preset.min_long_side and long < preset.min_long_side:
+        problems.append(f"longest side {long} < {preset.min_long_side} px")
+    if preset.max_long_side and long > preset.max_long_side:
+        problems.append(f"longest side {long} > {preset.max_long_side} px")
+    if preset.min_short_side and short < preset.min_short_side:
+        problems.append(f"shortest side {short} < {preset.min_short_side} px")
+    if preset.min_width and w < preset.min_width:
+        problems.append(f"width {w} < {preset.min_width} px")
+    if preset.min_height and h < preset.min_height:
+        problems.append(f"height {h} < {preset.min_height} px")
+    if problems:
+        r.add(
+            "resolution",
+            "fail",
+            f"{w}x{h}: " + "; ".join(problems),
+            f"{preset.title} needs more pixels: shoot at a higher resolution or closer",
+            [w, h],
+        )
+    elif preset.recommended_long_side and long < preset.recommended_long_side:
+        r.add(
+            "resolution",
+            "warn",
+            f"{w}x{h}: below the recommended {preset.recommended_long_side} px",
+            "zoom works best at the recommended size",
+            [w, h],
+            preset.recommended_long_side,
+        )
+    else:
+        r.add("resolution", "ok", f"{w}x{h} meets {preset.title}", value=[w, h])
+
+
+def photo_checklist(
+    rgb: np.ndarray, alpha: np.ndarray, info: SourceInfo | None, preset: Preset | None, source: str = ""
+) -> CheckReport:
+    """`alpha` is the model's matte of the photo (it tells product from backdrop)."""
+    h, w = rgb.shape[:2]
+    r = CheckReport(source or (info.name if info else "<image>"), "photo", preset.name if preset else None)
+    _resolution(r, w, h, preset)
+
+    box = product_box(alpha)
+    if box is None:
+        r.add("product", "fail", "no product found", "check the photo shows one product against a plain backdrop")
+        return r
+    sides = box.touches(w, h, margin=1)
+    if sides:
+        r.add(
+            "frame",
+            "fail",
+            f"the product touches the frame ({', '.join(sides)})",
+            "leave space around the product: it is cut off and no canvas can bring it back",
+            sides,
+        )
+    else:
+        gap = min(box.x0, box.y0, w - box.x1, h - box.y1)
+        r.add("frame", "ok", f"product clear of the frame (closest {gap} px)", value=gap)
+    if preset is not None:
+        cw, ch = preset.canvas
+        enlarge = preset.fill_target * min(cw / box.width, ch / box.height)
+        if enlarge > UPSCALE_WARN:
+            r.add(
+                "product_size",
+                "warn",
+                f"product is {box.width}x{box.height} px; {preset.name}'s canvas would enlarge it {enlarge:.1f}x",
+                "fill more of the frame with the product, or use a higher-resolution camera",
+                round(enlarge, 2),
+                UPSCALE_WARN,
+            )
+        else:
+            r.add("product_size", "ok", f"product {box.width}x{box.height} px (scale {enlarge:.2f}x on the canvas)")
+
+    de = measures.boundary_contrast(rgb, alpha)
+    if de.size:
+        low = float((de < LOW_CONTRAST_DE).mean())
+        level = "warn" if low > LOW_CONTRAST_SHARE else "ok"
+        r.add(
+            "contrast",
+            level,
+            f"product vs backdrop colour difference along the outline: median dE {np.median(de):.0f}, "
+            f"{low:.0%} of it below {LOW_CONTRAST_DE:.0f}",
+            "use a backdrop that contrasts with the product (white for dark products, grey or black for white "
+            "or clear ones)",
+            round(float(np.median(de)), 1),
+            LOW_CONTRAST_DE,
+        )
+
+    region = cv2.dilate((alpha >= 128).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    blur = measures.blur_score(rgb, region)
+    r.add(
+        "blur",
+        "warn" if blur > BLUR_WARN else "ok",
+        f"blur score {blur:.2f} (0 crisp .. 1 featureless)",
+        "the product looks soft: use a tripod, a faster shutter, or refocus on the product",
+        round(blur, 3),
+        BLUR_WARN,
+    )
+    noise = measures.noise_sigma(rgb)
+    r.add(
+        "noise",
+        "warn" if noise > NOISE_WARN else "ok",
+        f"noise sigma {noise:.1f} (0..255)",
+        "grainy: add light (lower ISO) rather than brightening afterwards",
+        round(noise, 2),
+        NOISE_WARN,
+    )
+
+    q = measures.jpeg_quality(info.quantization) if info and info.format == "JPEG" else None
+    if q is not None:
+        r.add(
+            "compression",
+            "warn" if q < JPEG_QUALITY_WARN else "ok",
+            f"JPEG quality ~{q}",
+            "heavily compressed: export from the camera or editor at quality 90 or more",
+            q,
+            JPEG_QUALITY_WARN,
+        )
+    else:
+        b = measures.blockiness(rgb)
+        r.add(
+            "compression",
+            "warn" if b > BLOCKINESS_WARN else "ok",
+            f"8x8 blockiness {b:.2f} (1 = none)",
+            "the photo shows JPEG blocks: use the original file, not a re-saved copy",
+            round(b, 3),
+            BLOCKINESS_WARN,
+        )
+
+    if info is not None:
+        if info.mode == "CMYK":
+            r.add("colour_space", "warn", "CMYK file (converted to sRGB here)", "export RGB (sRGB) for the web")
+        elif not info.is_srgb:
+            r.add(
+                "colour_space",
+                "warn",
+                f"colour profile '{info.icc}' (converted to sRGB here)",
+                "export in sRGB: browsers and marketplaces show other profiles inconsistently",
+                info.icc,
+            )
+        else:
+            r.add("colour_space", "ok", "sRGB" if info.icc else "no profile (treated as sRGB)")
+        if info.bit_depth > 8:
+            r.add("bit_depth", "info", f"{info.bit_depth}-bit source (8-bit output)")
+
+    even = measures.backdrop_evenness(rgb, alpha)
+    if even is not None:
+        mean_l, spread = even
+        r.add(
+            "lighting",
+            "warn" if spread > UNEVEN_LIGHT else "ok",
+            f"backdrop brightness L* {mean_l:.0f}, spread {spread:.0f} across the frame",
+            "light the backdrop evenly (two lights or a light tent); shadows and gradients confuse the cut-out",
+            round(spread, 1),
+            UNEVEN_LIGHT,
+        )
+        if preset is not None and preset.white_background and mean_l < 80:
+            r.add(
+                "backdrop",
+                "info",
+                f"backdrop is not white (L* {mean_l:.0f}); edgematte will replace it",
+                value=round(mean_l, 1),
+            )
+    if preset is not None and preset.advice:
+        r.add("policy", "info", preset.advice)
+    return r
