@@ -106,3 +106,15 @@ def test_models_and_warmup():
     assert "u2netp-int8" in json.loads(r.stdout)
     r = run("warmup")
     assert r.returncode == 0 and b"kernels compiled" in r.stdout
+
+
+def test_bench_runs_a_profile_and_reports_against_its_budgets(tmp_path):
+    """The device check works end to end; whether it passes is the machine's business (bench/)."""
+    out = tmp_path / "pi5.json"
+    r = run("bench", "--profile", "pi5", "--runs", "1", "--json", str(out))
+    assert r.returncode in (0, 1), r.stderr.decode()
+    report = json.loads(out.read_text())
+    assert report["profile"] == "pi5"
+    assert {c["job"] for c in report["checks"]} == {"still_12mp", "preview_720p"}
+    assert b"still_12mp" in r.stdout and (b"PASS" in r.stdout or b"FAIL" in r.stdout)
+    assert run("bench", "--profile", "nosuchboard").returncode == 5

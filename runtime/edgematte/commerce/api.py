@@ -76,7 +76,7 @@ def compose(
     if fmt is None and output is not None:
         fmt = format_for_path(output)
     m = _session(session).matte(data)
-    c: Canvas = white_canvas(m.cutout_rgb, m.alpha, p, fill)
+    c: Canvas = white_canvas(m.rgba[..., :3], m.alpha, p, fill)  # a view: no 12 MP copy
     blob = encode_for_preset(c.rgb, p, fmt, alpha=c.alpha)
     with Image.open(__import__("io").BytesIO(blob)) as im:
         written = im.format

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgematte.commerce.geometry import Box, clean_alpha, over, product_box, scale_premultiplied
+from edgematte.commerce.geometry import Box, find_product, over, scale_premultiplied
 from edgematte.commerce.presets import Preset
 from edgematte.errors import ImageError, OptionError
 
@@ -34,12 +34,13 @@ def place_on_canvas(
     size: tuple[int, int],
     fill: float,
     background: tuple[int, int, int] = WHITE,
+    found: tuple[Box | None, np.ndarray] | None = None,
 ) -> Canvas:
-    """Scale the product (foreground colours + alpha) to span `fill` of a `size` canvas, centred."""
+    """Scale the product (foreground colours + alpha) to span `fill` of a `size` canvas, centred.
+    `found` is `find_product(alpha)` when the caller has it already."""
     if not 0.05 <= fill <= 1.0:
         raise OptionError("fill must be within 0.05..1")
-    alpha = clean_alpha(alpha)
-    box = product_box(alpha)
+    box, alpha = found if found is not None else find_product(alpha)
     if box is None:
         raise ImageError("no product found in the image (the cut-out is empty): check the photo")
     cw, ch = size
@@ -57,7 +58,7 @@ def place_on_canvas(
     out = over(pre, a, canvas, x, y)
     a_canvas = np.zeros((ch, cw), np.uint8)
     a_canvas[y : y + h, x : x + w] = np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    placed = product_box(a_canvas) or Box(x, y, x + w, y + h)
+    placed = _box_of(a_canvas) or Box(x, y, x + w, y + h)
     warnings = []
     if scale > SOFT_UPSCALE:
         warnings.append(
@@ -103,6 +104,14 @@ def white_canvas(rgb: np.ndarray, alpha: np.ndarray, preset: Preset, fill: float
     target = fill if fill is not None else preset.fill_target
     if preset.fill_min is not None and target < preset.fill_min:
         raise OptionError(f"fill {target} is below {preset.name}'s minimum {preset.fill_min}")
-    box = product_box(clean_alpha(alpha))
-    size = canvas_size(preset, box, target) if box is not None else preset.canvas
-    return place_on_canvas(rgb, alpha, size, target)
+    found = find_product(alpha)
+    size = canvas_size(preset, found[0], target) if found[0] is not None else preset.canvas
+    return place_on_canvas(rgb, alpha, size, target, found=found)
+
+
+def _box_of(alpha: np.ndarray) -> Box | None:
+    ys = np.flatnonzero(alpha.any(axis=1))
+    if ys.size == 0:
+        return None
+    xs = np.flatnonzero(alpha.any(axis=0))
+    return Box(int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from edgematte.commerce.geometry import Box, clean_alpha, over, product_box, scale_premultiplied
+from edgematte.commerce.geometry import Box, find_product, over, scale_premultiplied
 from edgematte.errors import ImageError, OptionError
 
 HEIGHT = 0.42  # product height as a fraction of the scene's, by default
@@ -133,8 +133,7 @@ def place_in_scene(
         raise OptionError("--at takes fractions of the scene: x,y in 0..1 (the product's bottom-centre)")
     if height is not None and not 0.02 <= height <= 1.0:
         raise OptionError("--height is a fraction of the scene height in 0.02..1")
-    alpha = clean_alpha(alpha)
-    box = product_box(alpha)
+    box, alpha = find_product(alpha)
     if box is None:
         raise ImageError("no product found in the image (the cut-out is empty)")
     sh, sw = scene.shape[:2]

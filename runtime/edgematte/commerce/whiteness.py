@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from edgematte.commerce.geometry import channel_min
+
 NEAR_WHITE = 235
 WHITE_ENOUGH = 253  # the backdrop that bounds the product (for fill): white up to JPEG ringing
 EDGE_ZONE = 12  # px: covers an anti-aliased edge plus the JPEG block it falls in
@@ -41,7 +43,7 @@ def white_report(rgb: np.ndarray) -> WhiteReport:
     vignette): a failure. Off-white enclosed near the product cannot be told apart from a light
     part of the product (a white mug merges with the white around it): reported, not failed."""
     h, w = rgb.shape[:2]
-    lo = rgb.min(axis=2)
+    lo = channel_min(rgb)
     near = (lo >= NEAR_WHITE).astype(np.uint8)
     _, labels = cv2.connectedComponents(near, connectivity=4)
     ring = np.zeros((h, w), bool)
@@ -78,4 +80,4 @@ def _border_connected(mask: np.ndarray, ring: np.ndarray) -> np.ndarray:
 def clear_where_transparent(rgb: np.ndarray, alpha: np.ndarray) -> bool:
     """Our own canvas: every pixel with no product within EDGE_ZONE px is exactly 255."""
     zone = cv2.dilate((alpha > 0).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (2 * EDGE_ZONE + 1,) * 2))
-    return bool((rgb.min(axis=2)[zone == 0] == 255).all())
+    return bool((channel_min(rgb)[zone == 0] == 255).all())
