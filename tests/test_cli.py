@@ -115,6 +115,6 @@ def test_bench_runs_a_profile_and_reports_against_its_budgets(tmp_path):
     assert r.returncode in (0, 1), r.stderr.decode()
     report = json.loads(out.read_text())
     assert report["profile"] == "pi5"
-    assert {c["job"] for c in report["checks"]} == {"still_12mp", "preview_720p"}
+    assert {c["job"] for c in report["checks"]} == {"still_12mp", "portrait_12mp", "preview_720p"}
     assert b"still_12mp" in r.stdout and (b"PASS" in r.stdout or b"FAIL" in r.stdout)
     assert run("bench", "--profile", "nosuchboard").returncode == 5

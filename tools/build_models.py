@@ -21,7 +21,7 @@ import numpy as np
 from bench import evalsets
 from tools import sources
 from tools.cards import machine, write_card
-from tools.validate import ModelRunner, compare, latency_ms
+from tools.validate import ModelRunner, compare, latency_ms, people_and_fur
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = REPO / "models"
@@ -38,6 +38,9 @@ class Built:
     profiles: list[str]
     quantization: dict[str, Any]
     note: str = ""
+    reference: bytes | None = None  # the float graph at this variant's input size (default: the family's fp32)
+    resize: str | None = None  # overrides the family's resize mode
+    input_extra: dict[str, Any] = field(default_factory=dict)  # e.g. {"pair": "<other orientation>"}
 
 
 @dataclass
@@ -50,6 +53,10 @@ class Family:
     output_meaning: str
     build: Callable[[Path], tuple[bytes, list[Built], dict[str, Any]]]
     extra: dict[str, Any] = field(default_factory=dict)
+    kind: str = "segmentation"  # or "matting": the runtime keeps the model's soft alpha
+    compare_sets: tuple[str, ...] | None = None  # eval sets for accuracy vs float (default: all with GT)
+    keep: Callable[[evalsets.Sample], bool] | None = None  # which images of those sets count
+    keep_note: str = ""
 
 
 def _eval_images(n: int) -> list[np.ndarray]:
@@ -206,6 +213,74 @@ def _selfie_builder(source_name: str) -> Callable[[Path], tuple[bytes, list[Buil
     return build
 
 
+# ---- MODNet ------------------------------------------------------------------------------------
+# (height, width), multiples of 32. 4:3 because camera stills are 4:3 (3:2 and 16:9 stretch
+# little); the landscape/portrait pair lets every photo keep its shape. The small one is for
+# Pi-class boards: ~4x fewer MACs.
+MODNET_SIZES = {"landscape": (384, 512), "portrait": (512, 384), "small": (192, 256)}
+
+
+def build_modnet(src: Path) -> tuple[bytes, list[Built], dict[str, Any]]:
+    import onnx
+    import onnxruntime as ort
+
+    from tools.fp16 import to_fp16
+    from tools.onnx_to_tflite import convert_onnx, symmetric_spec
+    from tools.quantize import calibration_images, quantize_int8
+
+    original = onnx.load(str(src))
+    floats = {
+        k: convert_onnx(original, symmetric_spec(h, w), outputs=["output"], output_aliases=["mask"])
+        for k, (h, w) in MODNET_SIZES.items()
+    }
+    sess = ort.InferenceSession(original.SerializeToString(), providers=["CPUExecutionProvider"])
+    worst = 0.0
+    for key, (h, w) in MODNET_SIZES.items():
+        runner = ModelRunner(floats[key], "stretch")
+        for rgb in _eval_images(2):
+            x = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+            ref = sess.run(["output"], {"input": (x / 127.5 - 1.0).transpose(2, 0, 1)[None].astype(np.float32)})
+            worst = max(worst, float(np.abs(ref[0][0, 0] - runner.engine.run(x)).max()))
+    int8 = {k: quantize_int8(floats[k], calibration_images(MODNET_SIZES[k])) for k in MODNET_SIZES}
+    q_int8 = {
+        "scheme": "full INT8: int8 per-channel symmetric weights, int8 per-tensor asymmetric activations (the 16 "
+        "InstanceNorms included: measured within the bar, so nothing is kept float), int8 input (scale 1, "
+        "zero point -128)",
+        "calibration": "rembg_fixtures: 16 photos + a mirrored crop of each = 32 inputs, at this input size",
+    }
+    boards = ["pi5", "jetson-orin-nano", "android-arm64", "desktop-x86"]
+    fp16 = to_fp16(floats["landscape"])  # the portrait one is made in place below
+    built = [
+        Built("modnet-fp32", "fp32", floats["landscape"], ["desktop-x86"], {"scheme": "none (float32)"},
+              "The float original (exact rewrite of the ONNX graph); letterboxes portrait photos.",
+              resize="letterbox"),
+        Built("modnet-fp16", "fp16", fp16, ["android-arm64", "desktop-x86"],
+              {"scheme": "float16 weights + DEQUANTIZE; float32 compute on CPU"},
+              "x86 CPUs (INT8 measured slower there: the 33 MEAN ops of InstanceNorm run outside XNNPACK's int8 "
+              "fast path) and GPU delegates; landscape photos (pairs with modnet-fp16-portrait).",
+              reference=floats["landscape"], input_extra={"orientation": "landscape", "pair": "modnet-fp16-portrait"}),
+        Built("modnet-fp16-portrait", "fp16", to_fp16(floats["portrait"]), ["android-arm64", "desktop-x86"],
+              {"scheme": "float16 weights + DEQUANTIZE; float32 compute on CPU"},
+              "Portrait-orientation photos (pairs with modnet-fp16).",
+              reference=floats["portrait"], input_extra={"orientation": "portrait", "pair": "modnet-fp16"}),
+        Built("modnet-int8", "int8", int8["landscape"], boards, q_int8,
+              "Portrait stills on CPU boards; landscape photos (pairs with modnet-int8-portrait).",
+              reference=floats["landscape"], input_extra={"orientation": "landscape", "pair": "modnet-int8-portrait"}),
+        Built("modnet-int8-portrait", "int8", int8["portrait"], boards, q_int8,
+              "Portrait-orientation photos (pairs with modnet-int8).",
+              reference=floats["portrait"], input_extra={"orientation": "portrait", "pair": "modnet-int8"}),
+        Built("modnet-int8-small", "int8", int8["small"], ["pi4"], q_int8,
+              "Pi-class boards: 192x256, ~4x fewer MACs; the guided filter restores full-resolution edges.",
+              reference=floats["small"], input_extra={"orientation": "landscape"}),
+    ]  # fmt: skip
+    exact = {
+        "reference": "onnxruntime on the source ONNX, same input size, for each of the three sizes",
+        "max_abs_diff_fp32": round(worst, 7),
+        "images": 8 * len(MODNET_SIZES),
+    }
+    return floats["landscape"], built, exact
+
+
 FAMILIES = {
     "u2netp": Family(
         "u2netp",
@@ -235,6 +310,20 @@ FAMILIES = {
         "probability 0..1 that a pixel belongs to a person",
         _selfie_builder("selfie_landscape"),
     ),
+    "modnet": Family(
+        "modnet",
+        "modnet",
+        "portrait matting (people: hair keeps its soft alpha)",
+        "stretch",
+        "in graph: x / 127.5 - 1 (RGB to [-1, 1])",
+        "alpha 0..1 (MODNet matte)",
+        build_modnet,
+        {"macs": "see `python -m bench.macs` (about 1.7 G at 384x512, 0.43 G at 192x256)"},
+        kind="matting",
+        compare_sets=("grabcut50", "lemur_cc0"),
+        keep=people_and_fur,
+        keep_note="people and fur only (grabcut50 person*, every lemur_cc0 image); ",
+    ),
 }
 
 
@@ -245,14 +334,20 @@ def build_family(fam: Family, out: Path, log: Callable[[str], None]) -> list[Pat
     log(f"[{fam.family}] source {src_info.requirement}:{src_info.member} verified")
     fp32, built, exact = fam.build(src)
     log(f"[{fam.family}] float graph built, max |diff| vs source {exact['max_abs_diff_fp32']:.2e}")
-    reference = ModelRunner(fp32, fam.resize)
     written = []
     for b in built:
-        acc = compare(reference, ModelRunner(b.model, fam.resize)) if b.variant != "fp32" else None
+        resize = b.resize or fam.resize
+        reference = ModelRunner(b.reference or fp32, resize)
+        acc = (
+            compare(reference, ModelRunner(b.model, resize), fam.compare_sets, fam.keep)
+            if b.variant != "fp32"
+            else None
+        )
         lat = {f"threads_{n}": latency_ms(b.model, n) for n in (1, 2)}
         card: dict[str, Any] = {
             "family": fam.family,
             "variant": b.variant,
+            "kind": fam.kind,
             "task": fam.task,
             "profiles": b.profiles,
             "note": b.note,
@@ -269,8 +364,9 @@ def build_family(fam: Family, out: Path, log: Callable[[str], None]) -> list[Pat
                 "name": "image",
                 "layout": "NHWC",
                 "range": "RGB 0..255 (sRGB)",
-                "resize": fam.resize,
+                "resize": resize,
                 "normalisation": fam.normalisation,
+                **b.input_extra,
             },
             "output": {"name": "mask", "meaning": fam.output_meaning},
             "quantization": b.quantization,
@@ -279,7 +375,8 @@ def build_family(fam: Family, out: Path, log: Callable[[str], None]) -> list[Pat
                 {"note": "this is the float original"}
                 if acc is None
                 else {
-                    "method": "model-level, each eval image prepared as at run time; maps upsampled to the image; "
+                    "method": fam.keep_note
+                    + "model-level, each eval image prepared as at run time; maps upsampled to the image; "
                     "agree_* = this variant vs the fp32 variant (threshold 0.5); gt_* = vs ground truth "
                     "(grabcut50: 128 ignored); bar: gt_iou >= gt_iou_float - 0.01, gt_mae <= gt_mae_float "
                     "+ 0.01, agree_mae <= 0.01",

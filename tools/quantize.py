@@ -116,7 +116,7 @@ def quantize_weights_mixed(
     from edgematte.engine import Engine
 
     def outputs(model: bytes) -> list[np.ndarray]:
-        e = Engine(model, 2)
+        e = Engine(model, 1)  # one thread: bit-identical sums, so the layer ranking (and file) reproduces
         return [e.run(x[0].astype(np.uint8)) for x in calibration]
 
     ref = outputs(float_model)
@@ -128,8 +128,8 @@ def quantize_weights_mixed(
     sensitivity = []
     for name in layers:
         others = [n for n in layers if n != name]
-        sensitivity.append((mae(_weight_only(float_model, others)), name))
-    sensitivity.sort(reverse=True)
+        sensitivity.append((round(mae(_weight_only(float_model, others)), 7), name))
+    sensitivity.sort(key=lambda t: (-t[0], t[1]))
     keep: list[str] = []
     model = _weight_only(float_model, keep)
     for _, name in sensitivity[:max_float]:

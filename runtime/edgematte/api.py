@@ -20,7 +20,7 @@ from edgematte.engine import Engine
 from edgematte.errors import OptionError
 from edgematte.imageio import DEFAULT_MAX_PIXELS, DecodedImage, decode, encode_pixels, format_for_path, write_atomic
 from edgematte.kernels.composite import composite_colour, composite_image
-from edgematte.models import ModelCard, resolve, verified_path
+from edgematte.models import ModelCard, orientation_pair, resolve, verified_path
 from edgematte.pipeline import Matte, Pipeline
 from edgematte.profiles import get_profile
 from edgematte.settings import RefineSettings, refine_for
@@ -76,7 +76,9 @@ class Session:
                 settings = settings.with_(**prof.refine)
             if best and self.card.kind != "matting":
                 settings = settings.with_(tta_flip=True)
-        self.pipeline = Pipeline(self.card, self.engine, settings)
+        pair = orientation_pair(self.card)
+        alternate = (pair, Engine(verified_path(pair), self.threads)) if pair is not None else None
+        self.pipeline = Pipeline(self.card, self.engine, settings, alternate)
         self.max_pixels = max_pixels
         self._lock = threading.Lock()
 

@@ -125,6 +125,17 @@ def resolve(choice: str | None, profile: str | None = None) -> ModelCard:
     return sorted(members, key=lambda c: c.name)[0]
 
 
+def orientation_pair(card: ModelCard) -> ModelCard | None:
+    """The same model at the other orientation, when its card names one (input.pair)."""
+    name = card.raw.get("input", {}).get("pair")
+    if not name:
+        return None
+    other = cards().get(name)
+    if other is None:
+        raise ModelError(f"{card.name}: its card pairs it with '{name}', which is not shipped; reinstall edgematte")
+    return other
+
+
 _verified: set[str] = set()
 _verify_lock = threading.Lock()
 

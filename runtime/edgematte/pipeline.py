@@ -118,20 +118,39 @@ def prepare_input(work_rgb: np.ndarray, model_hw: tuple[int, int], mode: str) ->
 class Pipeline:
     """One model + refinement settings; reusable across images (not thread-safe per call, see Session)."""
 
-    def __init__(self, card: ModelCard, engine: Engine, settings: RefineSettings = DEFAULT_REFINE):
+    def __init__(
+        self,
+        card: ModelCard,
+        engine: Engine,
+        settings: RefineSettings = DEFAULT_REFINE,
+        alternate: tuple[ModelCard, Engine] | None = None,
+    ):
+        """`alternate`: the same model at the other orientation (MODNet ships 288x512 and 512x288);
+        each image goes to the one whose shape matches it, so neither stretch nor padding wastes it."""
         self.card = card
         self.engine = engine
         self.settings = settings
+        self.alternate = alternate
+
+    def model_for(self, work_rgb: np.ndarray) -> tuple[ModelCard, Engine]:
+        if self.alternate is None:
+            return self.card, self.engine
+        h, w = work_rgb.shape[:2]
+        mh, mw = self.card.input_hw
+        if (h > w) != (mh > mw) and h != w:
+            return self.alternate
+        return self.card, self.engine
 
     def predict_lowres(self, work_rgb: np.ndarray, timings: Timings, s: RefineSettings | None = None) -> np.ndarray:
         """Model probability map at model resolution, letterbox removed (float32 0..1)."""
         s = s or self.settings
+        card, engine = self.model_for(work_rgb)
         with timings.stage("prepare"):
-            x, box = prepare_input(work_rgb, self.card.input_hw, self.card.resize)
+            x, box = prepare_input(work_rgb, card.input_hw, card.resize)
         with timings.stage("invoke"):
-            y = self.engine.run(x)
+            y = engine.run(x)
             if s.tta_flip:
-                y = (y + self.engine.run(np.ascontiguousarray(x[:, ::-1]))[:, ::-1]) * np.float32(0.5)
+                y = (y + engine.run(np.ascontiguousarray(x[:, ::-1]))[:, ::-1]) * np.float32(0.5)
         y = np.ascontiguousarray(y[box.top : box.top + box.height, box.left : box.left + box.width])
         if s.normalise_peak:
             peak = float(y.max())
