@@ -41,26 +41,29 @@ def jpeg_bytes(rgb: np.ndarray, quality: int = 92) -> bytes:
     return buf.tobytes()
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process (MB): since start, or since `reset_peak_rss()` on Linux."""
+def _proc_status_mb(key: str) -> float | None:
+    """A memory line of /proc/self/status (Linux) in MB, None elsewhere."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024.0
     except OSError:
         pass
+    return None
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (MB): since start, or since `reset_peak_rss()` on Linux."""
+    hwm = _proc_status_mb("VmHWM")
+    if hwm is not None:
+        return hwm
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kb / 1024.0 if sys.platform != "darwin" else kb / 1024.0 / 1024.0
 
 
 def current_rss_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return peak_rss_mb()
+    rss = _proc_status_mb("VmRSS")
+    return rss if rss is not None else peak_rss_mb()
 
 
 def reset_peak_rss() -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgematte.commerce.geometry import Box, find_product, over, scale_premultiplied
+from edgematte.commerce.geometry import Box, box_of, find_product, over, scale_premultiplied
 from edgematte.commerce.presets import Preset
 from edgematte.errors import ImageError, OptionError
 
@@ -58,7 +58,7 @@ def place_on_canvas(
     out = over(pre, a, canvas, x, y)
     a_canvas = np.zeros((ch, cw), np.uint8)
     a_canvas[y : y + h, x : x + w] = np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    placed = _box_of(a_canvas) or Box(x, y, x + w, y + h)
+    placed = box_of(a_canvas) or Box(x, y, x + w, y + h)
     warnings = []
     if scale > SOFT_UPSCALE:
         warnings.append(
@@ -107,11 +107,3 @@ def white_canvas(rgb: np.ndarray, alpha: np.ndarray, preset: Preset, fill: float
     found = find_product(alpha)
     size = canvas_size(preset, found[0], target) if found[0] is not None else preset.canvas
     return place_on_canvas(rgb, alpha, size, target, found=found)
-
-
-def _box_of(alpha: np.ndarray) -> Box | None:
-    ys = np.flatnonzero(alpha.any(axis=1))
-    if ys.size == 0:
-        return None
-    xs = np.flatnonzero(alpha.any(axis=0))
-    return Box(int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1)

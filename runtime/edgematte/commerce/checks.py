@@ -29,7 +29,7 @@ UPSCALE_WARN = 1.5  # the product would be enlarged more than this to fill the p
 
 
 def _resolution(r: CheckReport, w: int, h: int, preset: Preset | None) -> None:
-    long, short = max(w, h), min(w, h)
+    long = max(w, h)
     if preset is None:
         if long < GENERIC_MIN_LONG_SIDE:
             r.add(
@@ -43,17 +43,7 @@ def _resolution(r: CheckReport, w: int, h: int, preset: Preset | None) -> None:
         else:
             r.add("resolution", "ok", f"{w}x{h}", value=long)
         return
-    problems = []
-    if preset.min_long_side and long < preset.min_long_side:
-        problems.append(f"longest side {long} < {preset.min_long_side} px")
-    if preset.max_long_side and long > preset.max_long_side:
-        problems.append(f"longest side {long} > {preset.max_long_side} px")
-    if preset.min_short_side and short < preset.min_short_side:
-        problems.append(f"shortest side {short} < {preset.min_short_side} px")
-    if preset.min_width and w < preset.min_width:
-        problems.append(f"width {w} < {preset.min_width} px")
-    if preset.min_height and h < preset.min_height:
-        problems.append(f"height {h} < {preset.min_height} px")
+    problems = preset.size_problems(w, h)
     if problems:
         r.add(
             "resolution",

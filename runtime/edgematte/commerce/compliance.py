@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgematte.commerce.findings import CheckReport
-from edgematte.commerce.geometry import Box
+from edgematte.commerce.geometry import box_of
 from edgematte.commerce.presets import Preset
 from edgematte.commerce.source_info import SourceInfo
 from edgematte.commerce.whiteness import white_report
@@ -19,30 +19,11 @@ from edgematte.commerce.whiteness import white_report
 ASPECT_TOLERANCE = 0.01
 
 
-def _product_box(product: np.ndarray) -> Box | None:
-    ys = np.flatnonzero(product.any(axis=1))
-    if ys.size == 0:
-        return None
-    xs = np.flatnonzero(product.any(axis=0))
-    return Box(int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1)
-
-
 def compliance_check(rgb: np.ndarray, alpha: np.ndarray | None, info: SourceInfo, preset: Preset) -> CheckReport:
     """`rgb`/`alpha`: the decoded finished image (alpha None when it has none)."""
     r = CheckReport(info.name, "compliance", preset.name)
     h, w = rgb.shape[:2]
-    long, short = max(w, h), min(w, h)
-    size_problems = []
-    if preset.min_long_side and long < preset.min_long_side:
-        size_problems.append(f"longest side {long} < {preset.min_long_side}")
-    if preset.max_long_side and long > preset.max_long_side:
-        size_problems.append(f"longest side {long} > {preset.max_long_side}")
-    if preset.min_short_side and short < preset.min_short_side:
-        size_problems.append(f"shortest side {short} < {preset.min_short_side}")
-    if preset.min_width and w < preset.min_width:
-        size_problems.append(f"width {w} < {preset.min_width}")
-    if preset.min_height and h < preset.min_height:
-        size_problems.append(f"height {h} < {preset.min_height}")
+    size_problems = preset.size_problems(w, h)
     if size_problems:
         r.add(
             "size",
@@ -150,7 +131,7 @@ def compliance_check(rgb: np.ndarray, alpha: np.ndarray | None, info: SourceInfo
                 "if it is a shadow or haze around the product, recompose from the original photo",
                 wr.inner_offwhite,
             )
-        box = _product_box(wr.product)
+        box = box_of(wr.product)
         if box is None:
             r.add("fill", "fail", "no product visible on the white background", "check the image")
         else:

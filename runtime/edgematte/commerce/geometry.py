@@ -76,6 +76,15 @@ def find_product(alpha: np.ndarray) -> tuple[Box | None, np.ndarray]:
     return Box(x0, y0, x1, y1), cleaned
 
 
+def box_of(mask: np.ndarray) -> Box | None:
+    """Bounding box of the non-zero pixels (None when there are none)."""
+    ys = np.flatnonzero(mask.any(axis=1))
+    if ys.size == 0:
+        return None
+    xs = np.flatnonzero(mask.any(axis=0))
+    return Box(int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1)
+
+
 def product_box(alpha: np.ndarray) -> Box | None:
     """Bounding box of the product (None when the alpha holds no product)."""
     return find_product(alpha)[0]

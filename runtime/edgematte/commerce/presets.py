@@ -43,6 +43,19 @@ class Preset:
     advice: str = ""
     sources: tuple[str, ...] = field(default_factory=tuple)
 
+    def size_problems(self, width: int, height: int) -> list[str]:
+        """The preset's pixel-size rules this width x height breaks (empty: all met)."""
+        long, short = max(width, height), min(width, height)
+        rules = [
+            (self.min_long_side, long, "longest side", lambda v, lim: v < lim, "<"),
+            (self.max_long_side, long, "longest side", lambda v, lim: v > lim, ">"),
+            (self.min_short_side, short, "shortest side", lambda v, lim: v < lim, "<"),
+            (self.min_width, width, "width", lambda v, lim: v < lim, "<"),
+            (self.min_height, height, "height", lambda v, lim: v < lim, "<"),
+        ]
+        return [f"{what} {value} {op} {limit} px" for limit, value, what, broken, op in rules
+                if limit and broken(value, limit)]  # fmt: skip
+
     @property
     def output_format(self) -> str:
         """The format `compose`/`resize` write by default: JPEG when accepted (smallest, preferred)."""
