@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from edgematte.commerce import measures
+from edgematte.commerce.canvas import canvas_size
 from edgematte.commerce.findings import CheckReport
 from edgematte.commerce.geometry import product_box
 from edgematte.commerce.presets import Preset
@@ -90,7 +91,7 @@ def photo_checklist(
         gap = min(box.x0, box.y0, w - box.x1, h - box.y1)
         r.add("frame", "ok", f"product clear of the frame (closest {gap} px)", value=gap)
     if preset is not None:
-        cw, ch = preset.canvas
+        cw, ch = canvas_size(preset, box, preset.fill_target)  # what compose would use
         enlarge = preset.fill_target * min(cw / box.width, ch / box.height)
         if enlarge > UPSCALE_WARN:
             r.add(
