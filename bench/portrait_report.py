@@ -1,6 +1,6 @@
 """People and hair: MODNet vs u2netp vs the selfie model, each with our refinement.
 
-`python -m bench.portrait_report` -> bench/results/portrait.{json,md} and portrait_hair.png.
+`python -m bench.portrait_report` -> bench/results/portrait.{json,md} and portrait_hair.jpg.
 
 - grabcut50 person*: IoU, MAE, SAD, edge-band MAE against GT (the same metrics module the tests use);
 - lemur_cc0 (fur, exact alpha on the 9 synthetic composites): alpha SAD, MAE, gradient error, and
@@ -145,8 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     md += [f"- {n}: 1 thread {v['threads_1']}, 2 threads {v['threads_2']}" for n, v in table["latency_ms"].items()]
     (OUT / "portrait.md").write_text("\n".join(md) + "\n")
     sheet = hair_sheet(sessions, _people_photos())
-    cv2.imwrite(str(OUT / "portrait_hair.png"), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
-    print(f"wrote {OUT / 'portrait.md'} and {OUT / 'portrait_hair.png'}")
+    # JPEG q92 4:4:4: fine strands survive, and the file is small enough to track in git (PNG: 2.5 MB).
+    params = [cv2.IMWRITE_JPEG_QUALITY, 92, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
+    cv2.imwrite(str(OUT / "portrait_hair.jpg"), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), params)
+    print(f"wrote {OUT / 'portrait.md'} and {OUT / 'portrait_hair.jpg'}")
     return 0
 
 
