@@ -99,8 +99,11 @@ def compose(
     quiet: QuietOpt = False,
     report: ReportOpt = None,
 ) -> None:
-    """Marketplace main image: the product cut out and centred on pure white (RGB 255) at the preset's
-    size and fill, encoded so the file passes (4:4:4 JPEG, size limit met by quality search)."""
+    """Marketplace main image: the product centred on pure white (RGB 255) at the preset's size and fill.
+
+    Encoded so the file passes: 4:4:4 JPEG with an sRGB profile, 255 verified after encoding, file-size
+    limits met by a quality search.
+    """
     from edgematte.api import Session
     from edgematte.commerce import compose as compose_image
     from edgematte.commerce import get_preset
@@ -147,8 +150,11 @@ def resize(
     quiet: QuietOpt = False,
     report: ReportOpt = None,
 ) -> None:
-    """Resize to a platform's canvas around the product: crop where the product plus a margin stays
-    inside, pad where it would not. The product is never cut."""
+    """Resize to a platform's canvas around the product: crop or pad, never cut the product.
+
+    Crops where the product plus a margin stays inside; pads (the photo's edge, mirrored and blurred, or
+    --pad COLOUR) where it would not.
+    """
     from edgematte.api import Session
     from edgematte.colors import parse_colour
     from edgematte.commerce import get_preset, resize_for
@@ -254,8 +260,10 @@ def check(
     threads: ThreadsOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
-    """Check photos before upload (resolution, framing, contrast, blur, noise, compression, colour space,
-    light), cut-outs after removal (--edges), or finished files against a marketplace (--final).
+    """Check photos before upload, cut-outs after removal (--edges), or finished files (--final).
+
+    Before upload: resolution, framing, contrast along the outline, blur, noise, compression, colour
+    space, light. --final: size, format, sRGB, transparency, pure-white backdrop and fill for --preset.
 
     Exit code 1 when a hard rule fails, so an upload script can gate on it; 2 when a file is unreadable.
     """
