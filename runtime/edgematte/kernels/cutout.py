@@ -12,6 +12,11 @@ grid (`state`, from the working-size alpha):
   F = F~ + a (I - a F~ - (1 - a) B~); transparent pixels there get F~, so resampling the
   PNG later pulls in no old background.
 On a 12 MP product photo ~5% of the pixels are in mixed cells.
+
+The per-pixel guided alpha is written out here (and in apply_upsampled, composite_cells) rather
+than called from a shared @njit helper: Numba's on-disk cache does not notice when a callee in
+another file changes, so a shared helper could leave a stale cached kernel. One NumPy reference
+(apply_upsampled_reference) defines it, and each kernel's parity test holds it to that.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from edgematte.kernels.guided import apply_upsampled_reference
 from edgematte.kernels.sampling import axis_weights, upsample_reference
 
 SOLID_CLEAR, MIXED, SOLID_OPAQUE = 0, 1, 255
@@ -167,12 +173,9 @@ def cutout_rgba_reference(
     H, W, _ = image.shape
     h, w = state.shape
     I = image / 255.0
-    cu = upsample_reference(coef, H, W)
-    q = (cu[..., :3] * I).sum(-1) + cu[..., 3]
-    v = np.clip(q * 255.0 + 0.5, 0, 255)
-    if source_alpha is not None:
-        v = v * source_alpha / 255.0 + 0.5
-    alpha = v.astype(np.uint8)
+    # The guided alpha has one definition: the fused kernels (this one, apply_upsampled and
+    # composite_cells) inline it for speed, and their parity tests all hold them to this reference.
+    alpha = apply_upsampled_reference(image, coef, source_alpha)
     ys = np.minimum(((np.arange(H) + 0.5) * h / H).astype(int), h - 1)
     xs = np.minimum(((np.arange(W) + 0.5) * w / W).astype(int), w - 1)
     st = state[ys][:, xs]
