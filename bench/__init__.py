@@ -1,1 +1,1 @@
-"""Measuring instruments: eval sets, metrics, latency and quality harnesses."""
+"""Measuring instruments: latency and quality harnesses (eval sets and metrics live in evaluation/)."""

@@ -65,7 +65,7 @@ def to_markdown(results: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from edgematte.models import cards
-    from tools.cards import machine
+    from evaluation.machine import machine
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)

@@ -26,8 +26,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bench import evalsets
 from edgematte.benchmark import jpeg_bytes, preview_frames, test_photo
+from evaluation import sets as evalsets
 
 OUT = Path(__file__).resolve().parent / "results"
 STILL_SIZES = {"1.2MP": (1280, 960), "1.9MP": (1600, 1200), "12MP": (4000, 3000)}
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _machine() -> str:
-    from tools.cards import machine
+    from evaluation.machine import machine
 
     return machine()
 

@@ -19,7 +19,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bench import evalsets, metrics, quality
+from bench import quality
+from evaluation import metrics
+from evaluation import sets as evalsets
 
 OUT = Path(__file__).resolve().parent / "results"
 MODELS = ("modnet", "u2netp-int8", "selfie-general-fp32")
@@ -107,7 +109,7 @@ def _people_photos() -> list[tuple[str, np.ndarray]]:
 def main(argv: list[str] | None = None) -> int:
     from edgematte import Session
     from edgematte.models import cards
-    from tools.cards import machine
+    from evaluation.machine import machine
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="*", default=list(MODELS))

@@ -13,7 +13,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from bench import evalsets, metrics
+from evaluation import metrics
+from evaluation import sets as evalsets
 
 
 @dataclass

@@ -3,7 +3,7 @@
 `python -m bench.quality_report [--models u2netp-int8 u2netp-fp32 ...] [--best]`
 -> bench/results/quality.{json,md} and bench/results/sheets/<model>_<set>.png (the 8 worst
 images of each set by edge-band error: photo | ground truth | our alpha | cut-out on grey).
-Metrics come from bench/metrics.py, the same code the tests assert with.
+Metrics come from evaluation/metrics.py, the same code the tests assert with.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bench import evalsets, quality
+from bench import quality
+from evaluation import sets as evalsets
 
 OUT = Path(__file__).resolve().parent / "results"
 WORST = 8
@@ -71,7 +72,7 @@ def report_model(name: str, best: bool, sets: list[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tools.cards import machine
+    from evaluation.machine import machine
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="*", default=["u2netp-int8", "u2netp-fp16", "u2netp-fp32"])

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # tools/ and bench/ are importable from a checkout
 
-from bench import evalsets  # noqa: E402
+from evaluation import sets as evalsets  # noqa: E402
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -18,9 +18,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from bench import evalsets
+from evaluation import sets as evalsets
+from evaluation.machine import machine
 from tools import sources
-from tools.cards import machine, write_card
+from tools.cards import write_card
 from tools.validate import ModelRunner, compare, latency_ms, people_and_fur
 
 REPO = Path(__file__).resolve().parent.parent

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -41,20 +40,6 @@ def op_counts(model: bytes) -> dict[str, int]:
     for op in it._get_ops_details():
         counts[op["op_name"]] = counts.get(op["op_name"], 0) + 1
     return dict(sorted(counts.items()))
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import os
-
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}"
 
 
 def write_card(folder: Path, name: str, model: bytes, card: dict[str, Any]) -> Path:
