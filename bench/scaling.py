@@ -29,7 +29,8 @@ CHILD = r"""
 import gc, json, sys
 from pathlib import Path
 from edgematte import Session
-from edgematte.benchmark import current_rss_mb, jpeg_bytes, peak_rss_mb, reset_peak_rss, test_photo, time_still
+from bench.memory import current_rss_mb, reset_peak_rss
+from edgematte.benchmark import jpeg_bytes, peak_rss_mb, test_photo, time_still
 path, runs, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 s = Session("u2netp-int8", threads=threads)
 s.remove(jpeg_bytes(test_photo(320, 240)))
@@ -44,7 +45,7 @@ print(json.dumps({"stages": t.summary(), "peak_rss_mb": round(peak_rss_mb(), 1),
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tools.cards import machine
+    from evaluation.machine import machine
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)

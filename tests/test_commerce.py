@@ -14,20 +14,20 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench import evalsets
 from edgematte.commerce import compliance, compose, get_preset, presets
 from edgematte.commerce import measures as ms
 from edgematte.commerce.canvas import place_on_canvas, white_canvas
 from edgematte.commerce.checks import photo_checklist
-from edgematte.commerce.compliance import compliance_check
+from edgematte.commerce.compliance_check import compliance_check
 from edgematte.commerce.edges import edge_report
 from edgematte.commerce.export import encode_for_preset
 from edgematte.commerce.geometry import product_box
 from edgematte.commerce.resize import choose_window, resize_to_canvas
 from edgematte.commerce.scene import colour_gains, place_in_scene
 from edgematte.commerce.source_info import inspect_source
+from edgematte.encode import encode
 from edgematte.errors import OptionError
-from edgematte.imageio import encode
+from evaluation import sets as evalsets
 from tests.conftest import read_rgb
 
 
@@ -50,7 +50,7 @@ def _decode(blob: bytes) -> np.ndarray:
 
 
 def _finished(rgb: np.ndarray, fmt: str = "JPEG", **kw) -> tuple[np.ndarray, object]:
-    blob = encode(rgb, None, fmt, subsampling=0, icc_srgb=True, **kw)
+    blob = encode(rgb, fmt, subsampling=0, icc_srgb=True, **kw)
     return blob
 
 
@@ -172,11 +172,11 @@ def test_compliance_rules_for_size_aspect_format_transparency_and_animation(tmp_
     assert r.by_code("aspect").level == "fail"
     small = cv2.resize(_canvas_with(0.9), (800, 800))
     assert compliance(_finished(small), "amazon").by_code("size").level == "fail"
-    webp = encode(_canvas_with(0.9), None, "WEBP")
+    webp = encode(_canvas_with(0.9), "WEBP")
     assert compliance(webp, "amazon").by_code("format").level == "fail"
     rgba = np.dstack([_canvas_with(0.9), np.full((1600, 1600), 255, np.uint8)])
     rgba[..., 3][:100] = 0
-    png = encode(rgba[..., :3], rgba[..., 3], "PNG")
+    png = encode(rgba, "PNG")
     r = compliance(png, "amazon")
     assert r.by_code("transparency").level == "fail"
     frames = [Image.fromarray(_canvas_with(0.9)), Image.fromarray(_canvas_with(0.88))]
@@ -220,9 +220,9 @@ def test_noise_estimate_tracks_added_gaussian_noise():
 def test_jpeg_quality_is_read_from_the_tables_and_blockiness_rises():
     rgb, _ = _product(512, 512)
     for q in (30, 60, 85, 95):
-        im = Image.open(io.BytesIO(encode(rgb, None, "JPEG", quality=q)))
+        im = Image.open(io.BytesIO(encode(rgb, "JPEG", quality=q)))
         assert abs(ms.jpeg_quality(im.quantization) - q) <= 2
-    heavy = _decode(encode(rgb, None, "JPEG", quality=10))
+    heavy = _decode(encode(rgb, "JPEG", quality=10))
     assert ms.blockiness(heavy) > ms.blockiness(rgb) + 0.2
 
 

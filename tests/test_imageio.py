@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
+from edgematte.decode import decode
+from edgematte.encode import encode
 from edgematte.errors import ImageError, ImageTooLargeError, OptionError, OutputError
-from edgematte.imageio import decode, encode, format_for_path, write_atomic
+from edgematte.files import write_atomic
+from edgematte.formats import format_for_path
 from tests.iccgen import rgb_profile
 
 rng = np.random.default_rng(3)
@@ -144,20 +147,30 @@ def test_bad_array_shape():
         decode(np.zeros((4, 4, 2), np.uint8))
 
 
-def test_encode_formats_and_jpeg_flattening():
+def test_encode_formats_and_kinds():
     rgb = _gradient()
     alpha = np.zeros((30, 40), np.uint8)
     alpha[10:20, 10:30] = 255
-    png = Image.open(io.BytesIO(encode(rgb, alpha, "PNG")))
+    rgba = np.dstack([rgb, alpha])
+    png = Image.open(io.BytesIO(encode(rgba, "png")))
     assert png.mode == "RGBA" and np.asarray(png)[0, 0, 3] == 0
-    jpg = np.asarray(Image.open(io.BytesIO(encode(rgb, alpha, "JPEG"))))
-    assert jpg.shape == (30, 40, 3) and (jpg[0:5, 0:5] >= 254).all()  # transparent -> white, 4:4:4
-    webp = Image.open(io.BytesIO(encode(rgb, alpha, "WEBP")))
-    assert webp.mode == "RGBA"
-    mask = Image.open(io.BytesIO(encode(None, alpha, "PNG")))
-    assert mask.mode == "L"
+    assert np.array_equal(np.asarray(png), rgba)
+    for fmt in ("webp", "TIFF"):
+        assert Image.open(io.BytesIO(encode(rgba, fmt))).mode == "RGBA"
+    jpg = Image.open(io.BytesIO(encode(rgb, "jpg")))
+    assert jpg.format == "JPEG" and jpg.size == (40, 30)
+    mask = Image.open(io.BytesIO(encode(alpha, "PNG")))
+    assert mask.mode == "L" and np.array_equal(np.asarray(mask), alpha)
+    with pytest.raises(OptionError, match="no alpha channel"):
+        encode(rgba, "JPEG")  # composing is the compose stage's job, never the encoder's
     with pytest.raises(OptionError):
         format_for_path("out.xyz")
+
+
+def test_png_with_an_embedded_srgb_profile_decodes_the_same():
+    rgb = _gradient()
+    im = Image.open(io.BytesIO(encode(rgb, "PNG", icc_srgb=True)))
+    assert im.info.get("icc_profile") and np.array_equal(np.asarray(im), rgb)
 
 
 def test_write_atomic_replaces_whole_file_and_leaves_no_temp(tmp_path):

@@ -98,7 +98,7 @@ def test_local_means_match_reference():
     other = rng.random((33, 47, 3), dtype=np.float32)
     a = np.clip(_smooth_field(33, 47, 1)[..., 0], 0, 1)
     np.testing.assert_allclose(
-        local_means(img, other, a, 5), local_means_reference(img, other, a, 5), atol=1e-4, rtol=1e-4
+        local_means(img, other, a, 5, 1e-4), local_means_reference(img, other, a, 5, 1e-4), atol=1e-4, rtol=1e-4
     )
 
 
@@ -156,7 +156,7 @@ def test_foreground_removes_the_old_background_from_a_synthetic_blend():
     ramp = np.tile(np.clip((np.arange(w) - 54) / 12.0, 0, 1), (h, 1)).astype(np.float32)
     img = (ramp[..., None] * F + (1 - ramp[..., None]) * B).round().astype(np.uint8)
     alpha = (ramp * 255).round().astype(np.uint8)
-    means = foreground_means(img.astype(np.float32) / 255, alpha.astype(np.float32) / 255, 30, 3)
+    means = foreground_means(img.astype(np.float32) / 255, alpha.astype(np.float32) / 255, 30, 3, 1e-4)
     coef = np.zeros((h, w, 4), np.float32)
     coef[..., 3] = ramp  # alpha = ramp exactly (no dependence on the image)
     rgba = np.dstack([img, np.full((h, w), 255, np.uint8)])

@@ -6,10 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from bench import evalsets, metrics
 from edgematte.engine import Engine
+from edgematte.infer import prepare_input
 from edgematte.models import ModelCard, cards, resolve, sha256_file
-from edgematte.pipeline import prepare_input
+from evaluation import metrics
+from evaluation import sets as evalsets
 
 ALL = cards()
 REQUIRED = (

@@ -9,8 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench import evalsets, metrics, quality
+from bench import quality
 from edgematte import Session
+from evaluation import metrics
+from evaluation import sets as evalsets
 
 # modnet-int8 pair + our refinement, measured here (bench.portrait_report's functions, profile pi5):
 PEOPLE_IOU = 0.7379  # grabcut50 person*, 8 images
@@ -26,14 +28,15 @@ def modnet():
 
 def test_modnet_resolves_to_a_matting_pair(modnet):
     assert modnet.card.kind == "matting" and modnet.model == "modnet-int8"
-    assert Session("portrait", profile="desktop-x86").pipeline.alternate[0].name == "modnet-fp16-portrait"
-    alt = modnet.pipeline.alternate
-    assert alt is not None and alt[0].name == "modnet-int8-portrait"
-    assert modnet.pipeline.settings.alpha_gain == 1.0  # the model's soft alpha is kept
-    tall = np.zeros((600, 400, 3), np.uint8)
-    wide = np.zeros((400, 600, 3), np.uint8)
-    assert modnet.pipeline.model_for(tall)[0].name == "modnet-int8-portrait"
-    assert modnet.pipeline.model_for(wide)[0].name == "modnet-int8"
+    x86 = Session("portrait", profile="desktop-x86")
+    assert x86.model == "modnet-fp16" and x86.matte(np.zeros((600, 400, 3), np.uint8)).model == "modnet-fp16-portrait"
+    assert modnet.settings.refine.alpha_gain == 1.0  # the model's soft alpha is kept
+    tall = np.full((600, 400, 3), 128, np.uint8)
+    wide = np.full((400, 600, 3), 128, np.uint8)
+    # The Matte names the model that actually ran: each photo goes to the twin of its orientation.
+    assert modnet.matte(tall).model == "modnet-int8-portrait"
+    assert modnet.matte(wide).model == "modnet-int8"
+    assert modnet.model == "modnet-int8"
     assert Session("portrait", profile="pi4").model == "modnet-int8-small"
 
 

@@ -1,16 +1,20 @@
 """Quality bars of the full still pipeline with the shipped INT8 u2netp, on real eval images.
 
-Reference figures are rembg 2.0.86 with u2netp measured on the same images (bench/metrics.py
+Reference figures are rembg 2.0.86 with u2netp measured on the same images (evaluation/metrics.py
 reproduces them: IoU 0.7994 / 0.8503 / 0.4544 / 0.3803, edge MAE 0.1196 / 0.1351).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
 
-from bench import evalsets, metrics, quality
+from bench import quality
+from evaluation import metrics
+from evaluation import sets as evalsets
 
 REMBG_IOU = {
     "grabcut50": 0.800,
@@ -54,12 +58,13 @@ def test_foreground_estimation_removes_old_background_on_lemur(u2netp_session):
         rgb = cv2.cvtColor(cv2.imread(str(s.image)), cv2.COLOR_BGR2RGB)
         a = cv2.imread(str(s.gt), cv2.IMREAD_GRAYSCALE)
         h, w = a.shape
-        st = u2netp_session.pipeline.settings
+        st = u2netp_session.settings.foreground
         means = foreground_means(
             rgb.astype(np.float32) / 255,
             a.astype(np.float32) / 255,
-            round(min(h, w) * st.fg_radius_fraction),
-            round(min(h, w) * st.fg_fine_radius_fraction),
+            round(min(h, w) * st.radius_fraction),
+            round(min(h, w) * st.fine_radius_fraction),
+            st.eps,
         )
         coef = np.zeros((h, w, 4), np.float32)
         coef[..., 3] = a / 255.0  # the exact alpha, so only the colour estimate is tested
@@ -74,8 +79,8 @@ def test_foreground_estimation_removes_old_background_on_lemur(u2netp_session):
 def test_fur_keeps_soft_alpha_where_a_global_contrast_would_not(u2netp_session):
     """Soft where the subject is soft: inside lemur_cc0's fractional-alpha band (exact GT), our alpha
     stays fractional far more often than with the same contrast applied everywhere."""
-    st = u2netp_session.pipeline.settings
-    global_gain = st.with_(hard_lo=-1.0, hard_hi=0.0)  # hardness 1 everywhere
+    st = u2netp_session.settings
+    global_gain = st.with_(refine=replace(st.refine, hard_lo=-1.0, hard_hi=0.0))  # hardness 1 everywhere
     ours, flat = [], []
     for s in evalsets.samples("lemur_cc0"):
         if s.name == "lemur_real":

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
-from bench import evalsets
+from evaluation import sets as evalsets
 
 
 def _views(im: np.ndarray) -> list[np.ndarray]:
@@ -33,7 +33,7 @@ def _views(im: np.ndarray) -> list[np.ndarray]:
 
 def calibration_images(hw: tuple[int, int], resize: str = "stretch") -> list[np.ndarray]:
     """Raw RGB float32 1xHxWx3 (0..255) inputs, prepared exactly as the runtime prepares them."""
-    from edgematte.pipeline import prepare_input
+    from edgematte.infer import prepare_input
 
     out = []
     for s in evalsets.calibration_samples():

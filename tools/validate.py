@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from bench import evalsets, metrics
+from evaluation import metrics
+from evaluation import sets as evalsets
 
 IOU_TOLERANCE = 0.01  # "within 1.0 IoU point"
 MAE_TOLERANCE = 0.01
@@ -35,7 +36,7 @@ class ModelRunner:
         self.resize = resize
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        from edgematte.pipeline import prepare_input
+        from edgematte.infer import prepare_input
 
         x, box = prepare_input(rgb, self.engine.input_hw, self.resize)
         y = self.engine.run(x)[box.top : box.top + box.height, box.left : box.left + box.width]

@@ -1,61 +1,125 @@
-"""Folders, globs and file lists: a bounded decode -> matte -> encode pipeline with a per-file report.
+"""Folders, globs and file lists: every file through the same stages, overlapped, with a report.
 
-Decoding the next photo and encoding the previous one overlap with inference (all
-three release the GIL in their heavy parts), with at most `depth` images in flight so
-memory stays bounded on a 4 GB board. One bad file is reported and skipped; it never
-stops the batch. Outputs that already exist are skipped unless `overwrite`, so an
-interrupted batch resumes where it stopped.
+`run_batch` drives a `FileWork` (the still path's `CutoutWork`, or a seller verb) over jobs in
+three threads: decode the next photo (reader), process the current one (caller's thread: the
+model and the kernels), encode and write the previous one (writer: encoders, the seller verbs'
+quality search and verification). At most `depth` images wait between two threads, so memory
+stays bounded on a 4 GB board. What overlaps: Pillow and OpenCV decoding, zlib's PNG deflate and
+libjpeg release the GIL, the Numba kernels run with `nogil=True`, and LiteRT's invoke releases
+it too.
+
+Nothing is lost: one bad file is reported (its error class and message) and the batch goes on;
+outputs that already exist are skipped unless `overwrite`, so an interrupted batch resumes where
+it stopped; no output is ever written over an input. A failure that is not one of ours (a bug) is
+reported as an internal error, and its traceback printed when EDGEMATTE_DEBUG is set.
 """
 
 from __future__ import annotations
 
 import glob
+import os
 import queue
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from edgematte.errors import EdgematteError, ImageError, OptionError
-from edgematte.imageio import IMAGE_SUFFIXES
+from edgematte.errors import EXIT_INTERNAL, EdgematteError, ImageError, OptionError, OutputError, exit_code_of
+from edgematte.files import same_file, write_atomic
+from edgematte.formats import IMAGE_SUFFIXES, format_for_path
+from edgematte.timings import Timings
+
+if TYPE_CHECKING:
+    from edgematte.decode import DecodedImage
+    from edgematte.still import Output, Session
 
 _STOP = object()
+# When files fail for different reasons, the batch's exit code is the most serious one's:
+# a bug, then a model that cannot run, then outputs that cannot be written, then options, then
+# unreadable images (the common, benign case in a folder of photos).
+_SEVERITY = (EXIT_INTERNAL, 3, 4, 5, 2)
 
 
 @dataclass
 class Job:
+    """One file of a batch: where it comes from and where its output goes."""
+
     source: Path
     output: Path
 
 
 @dataclass
+class Finished:
+    """What the writer thread writes for a job: the file's bytes, and warnings to pass on."""
+
+    data: bytes
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
 class FileResult:
+    """One file's outcome, as the report lists it."""
+
     source: str
     output: str | None
     status: str  # "ok" | "skipped" | "failed"
     message: str = ""
     seconds: float = 0.0
     stages_ms: dict[str, float] = field(default_factory=dict)
+    error: str | None = None  # the error's class name when failed (ImageError, OutputError, ...)
+    exit_code: int = 0  # the exit code of that class (errors.py)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
 class BatchReport:
+    """Every file's FileResult, in input order."""
+
     results: list[FileResult] = field(default_factory=list)
 
     @property
     def failed(self) -> list[FileResult]:
+        """The files that failed."""
         return [r for r in self.results if r.status == "failed"]
 
     def counts(self) -> dict[str, int]:
+        """How many files were done, skipped and failed."""
         out = {"ok": 0, "skipped": 0, "failed": 0}
         for r in self.results:
             out[r.status] += 1
         return out
 
+    def exit_code(self) -> int:
+        """0 when no file failed; else the most serious failure's code (see `most_serious`)."""
+        return most_serious(r.exit_code for r in self.failed)
+
     def as_dict(self) -> dict[str, Any]:
-        return {"counts": self.counts(), "files": [asdict(r) for r in self.results]}
+        """The report as JSON-ready data (`--report`)."""
+        return {"counts": self.counts(), "exit_code": self.exit_code(), "files": [asdict(r) for r in self.results]}
+
+
+def most_serious(codes: Iterable[int]) -> int:
+    """The exit code for several failed files: internal 70 > model 3 > cannot write 4 > bad
+    option 5 > bad image 2; 0 when there are none."""
+    found = set(codes) - {0}
+    return next((c for c in _SEVERITY if c in found), max(found, default=0))
+
+
+class FileWork(Protocol):
+    """What a batch does to each file, split by the thread each part runs in."""
+
+    def decode(self, job: Job, timings: Timings) -> Any:
+        """Reader thread: read the job's source."""
+
+    def process(self, job: Job, image: Any, timings: Timings) -> Any:
+        """Caller's thread: the model and the kernels."""
+
+    def finish(self, job: Job, item: Any, timings: Timings) -> Finished:
+        """Writer thread: encode (and verify) what `process` made."""
 
 
 def _is_image(p: Path) -> bool:
@@ -63,7 +127,14 @@ def _is_image(p: Path) -> bool:
 
 
 def expand_inputs(items: Iterable[str]) -> list[tuple[Path, Path]]:
-    """(file, root) pairs for files, globs and folders (recursive); root is used to mirror the tree."""
+    """(file, root) pairs for files, globs and folders (recursive); root is used to mirror the tree.
+
+    Parameters
+    ----------
+    items
+        File paths, folder paths (every image below them, hidden files skipped) and glob
+        patterns ('shots/*.jpg', 'shots/**/*.png'). A file is listed once however it is named.
+    """
     out: list[tuple[Path, Path]] = []
     seen: set[Path] = set()
 
@@ -101,8 +172,20 @@ def plan(
     suffix: str,
     single_name: str = "{stem}.cutout{suffix}",
 ) -> list[Job]:
-    """Map inputs to outputs. One file + `-o FILE` writes FILE; otherwise `-o` is a folder that
-    mirrors each input's tree; without `-o`, outputs go next to the inputs as <stem>.cutout.png."""
+    """Map inputs to outputs.
+
+    Parameters
+    ----------
+    inputs
+        (file, root) pairs from `expand_inputs`.
+    output
+        One input and a path with a suffix: that file. Otherwise a folder that mirrors each
+        input's tree below its root. None: each output next to its input, named `single_name`.
+    suffix
+        The outputs' suffix ('.png', '.jpg', ...).
+    single_name
+        Name of an output written next to its input. Default '{stem}.cutout{suffix}'.
+    """
     jobs: list[Job] = []
     out = Path(output) if output else None
     single_file = len(inputs) == 1 and out is not None and out.suffix != "" and not out.is_dir()
@@ -124,107 +207,158 @@ def plan(
     return jobs
 
 
+def _failure(job: Job, exc: BaseException, started: float) -> FileResult:
+    """A failed file's result. Our errors carry their message; anything else is a bug."""
+    if isinstance(exc, EdgematteError):
+        message = str(exc)
+    else:
+        message = (
+            f"internal error: {type(exc).__name__}: {exc} (a bug: please report it; EDGEMATTE_DEBUG=1 for details)"
+        )
+        if os.environ.get("EDGEMATTE_DEBUG"):
+            traceback.print_exception(exc, file=sys.stderr)
+    return FileResult(
+        str(job.source),
+        str(job.output),
+        "failed",
+        message,
+        time.perf_counter() - started,
+        error=type(exc).__name__,
+        exit_code=exit_code_of(exc),
+    )
+
+
+def _triage(jobs: list[Job], overwrite: bool) -> tuple[list[Job], list[FileResult]]:
+    """Jobs to run, and results for those that must not run (existing outputs, inputs in the way)."""
+    todo, settled = [], []
+    for j in jobs:
+        if j.output.exists() and same_file(j.output, j.source):
+            exc = OutputError(f"{j.source}: refusing to overwrite the input image; choose another output path")
+            settled.append(_failure(j, exc, time.perf_counter()))
+        elif j.output.exists() and not overwrite:
+            settled.append(FileResult(str(j.source), str(j.output), "skipped", "output exists (use --overwrite)"))
+        else:
+            todo.append(j)
+    return todo, settled
+
+
 def run_batch(
     jobs: list[Job],
-    decode_fn: Callable[[Path], Any],
-    process_fn: Callable[[Any], tuple[Any, dict[str, float]]],
-    encode_fn: Callable[[Any], bytes],
+    work: FileWork,
     *,
     overwrite: bool = False,
     depth: int = 2,
     on_done: Callable[[FileResult], None] | None = None,
 ) -> BatchReport:
-    """Run jobs through decode (thread) -> process (caller's thread) -> encode + write (thread)."""
-    from edgematte.imageio import same_file, write_atomic
+    """Run every job through `work`: decode (reader thread) -> process (this thread) -> finish and
+    write (writer thread).
 
+    Parameters
+    ----------
+    jobs
+        From `plan`.
+    work
+        What to do per file (a FileWork: `CutoutWork` for cut-outs, a seller verb's work).
+    overwrite
+        Redo outputs that exist. Default False: they are skipped (resume).
+    depth
+        Images in flight between two threads. Default 2: enough to overlap, bounded memory.
+    on_done
+        Called with each FileResult as it settles (a progress bar).
+    """
     report = BatchReport()
-    todo: list[Job] = []
-    for j in jobs:
-        if j.output.exists() and not overwrite:
-            r = FileResult(str(j.source), str(j.output), "skipped", "output exists (use --overwrite)")
-            report.results.append(r)
-            if on_done:
-                on_done(r)
-        elif j.output.exists() and same_file(j.output, j.source):
-            r = FileResult(str(j.source), str(j.output), "failed", "output would overwrite the input")
-            report.results.append(r)
-            if on_done:
-                on_done(r)
-        else:
-            todo.append(j)
-
-    decoded: queue.Queue = queue.Queue(maxsize=depth)
-    encoded: queue.Queue = queue.Queue(maxsize=depth)
     lock = threading.Lock()
 
-    def finish(r: FileResult) -> None:
+    def settle(r: FileResult) -> None:
         with lock:
             report.results.append(r)
         if on_done:
             on_done(r)
 
+    todo, settled = _triage(jobs, overwrite)
+    for r in settled:
+        settle(r)
+    decoded: queue.Queue = queue.Queue(maxsize=depth)
+    processed: queue.Queue = queue.Queue(maxsize=depth)
+
     def reader() -> None:
         for j in todo:
-            t = time.perf_counter()
+            t0, timings = time.perf_counter(), Timings()
             try:
-                decoded.put((j, decode_fn(j.source), t, None))
-            except EdgematteError as exc:
-                decoded.put((j, None, t, exc))
+                decoded.put((j, t0, timings, work.decode(j, timings), None))
             except Exception as exc:
-                decoded.put((j, None, t, ImageError(f"{j.source}: {type(exc).__name__}: {exc}")))
+                decoded.put((j, t0, timings, None, exc))
         decoded.put(_STOP)
 
     def writer() -> None:
-        while True:
-            item = encoded.get()
-            if item is _STOP:
-                return
-            j, result, t, stages = item
+        while (item := processed.get()) is not _STOP:
+            j, t0, timings, made = item
             try:
-                t_enc = time.perf_counter()
-                blob = encode_fn(result)
-                stages = {**stages, "encode": round((time.perf_counter() - t_enc) * 1000, 2)}
-                write_atomic(j.output, blob, protect=[j.source])
-                finish(FileResult(str(j.source), str(j.output), "ok", "", time.perf_counter() - t, stages))
-            except EdgematteError as exc:
-                finish(FileResult(str(j.source), str(j.output), "failed", str(exc), time.perf_counter() - t))
+                done = work.finish(j, made, timings)
+                with timings.stage("write"):
+                    write_atomic(j.output, done.data, protect=[j.source])
+                r = FileResult(str(j.source), str(j.output), "ok", "", time.perf_counter() - t0, timings.ms())
+                r.warnings = list(done.warnings)
+                settle(r)
             except Exception as exc:
-                finish(
-                    FileResult(
-                        str(j.source), str(j.output), "failed", f"{type(exc).__name__}: {exc}", time.perf_counter() - t
-                    )
-                )
+                settle(_failure(j, exc, t0))
 
     rt = threading.Thread(target=reader, name="edgematte-decode", daemon=True)
     wt = threading.Thread(target=writer, name="edgematte-write", daemon=True)
     rt.start()
     wt.start()
     try:
-        while True:
-            item = decoded.get()
-            if item is _STOP:
-                break
-            j, image, t, err = item
+        while (item := decoded.get()) is not _STOP:
+            j, t0, timings, image, err = item
             if err is not None:
-                finish(FileResult(str(j.source), str(j.output), "failed", str(err), time.perf_counter() - t))
+                settle(_failure(j, err, t0))
                 continue
             try:
-                result, stages = process_fn(image)
-            except EdgematteError as exc:
-                finish(FileResult(str(j.source), str(j.output), "failed", str(exc), time.perf_counter() - t))
-                continue
+                made = work.process(j, image, timings)
             except Exception as exc:
-                finish(
-                    FileResult(
-                        str(j.source), str(j.output), "failed", f"{type(exc).__name__}: {exc}", time.perf_counter() - t
-                    )
-                )
+                settle(_failure(j, exc, t0))
                 continue
-            encoded.put((j, result, t, stages))
+            del image
+            processed.put((j, t0, timings, made))
     finally:
-        encoded.put(_STOP)
+        processed.put(_STOP)
         wt.join()
         rt.join(timeout=1)
     order = {str(j.source): i for i, j in enumerate(jobs)}
     report.results.sort(key=lambda r: order.get(r.source, 0))
     return report
+
+
+class CutoutWork:
+    """The still path per file (`edgematte remove` on a folder): each stage is the Session's.
+
+    Parameters
+    ----------
+    session
+        The loaded still path.
+    output
+        What to make (Output); each job's format comes from its output's suffix.
+    """
+
+    def __init__(self, session: Session, output: Output):
+        self.session = session
+        self.output = output
+        self._by_format: dict[str, Output] = {}
+
+    def _output_for(self, job: Job) -> Output:
+        fmt = format_for_path(job.output)
+        if fmt not in self._by_format:
+            self._by_format[fmt] = replace(self.output, format=fmt)
+        return self._by_format[fmt]
+
+    def decode(self, job: Job, timings: Timings) -> DecodedImage:
+        """Reader thread: the decode stage."""
+        return self.session.decode(job.source, timings)
+
+    def process(self, job: Job, image: DecodedImage, timings: Timings) -> Any:
+        """Caller's thread: prepare ... cut-out, then compose."""
+        return self.session.render(self.session.matte(image, timings=timings), self._output_for(job))
+
+    def finish(self, job: Job, pixels: Any, timings: Timings) -> Finished:
+        """Writer thread: the encode stage."""
+        return Finished(self.session.encode(pixels, self._output_for(job), timings))

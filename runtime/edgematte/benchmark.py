@@ -12,14 +12,15 @@ import io
 import resource
 import statistics
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from edgematte.imageio import decode, encode_pixels
+from edgematte.decode import decode
+from edgematte.still import Output, Session
+from edgematte.video import Preview
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "sample.jpg"
 STILL_SIZE = (4000, 3000)  # 12 MP: a Raspberry Pi HQ / Camera Module 3 still, a phone photo
@@ -36,13 +37,14 @@ def test_photo(width: int, height: int, seed: int = 0) -> np.ndarray:
 
 
 def jpeg_bytes(rgb: np.ndarray, quality: int = 92) -> bytes:
+    """JPEG file bytes of an RGB image (quality 92 by default: what cameras write), the jobs' input."""
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
     return buf.tobytes()
 
 
-def _proc_status_mb(key: str) -> float | None:
-    """A memory line of /proc/self/status (Linux) in MB, None elsewhere."""
+def proc_status_mb(key: str) -> float | None:
+    """A memory line of /proc/self/status (VmHWM, VmRSS, ...) in MB; None where there is none."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith(key + ":"):
@@ -53,29 +55,16 @@ def _proc_status_mb(key: str) -> float | None:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process (MB): since start, or since `reset_peak_rss()` on Linux."""
-    hwm = _proc_status_mb("VmHWM")
+    """Peak resident memory of this process so far, in MB (Linux: VmHWM; elsewhere: ru_maxrss)."""
+    hwm = proc_status_mb("VmHWM")
     if hwm is not None:
         return hwm
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kb / 1024.0 if sys.platform != "darwin" else kb / 1024.0 / 1024.0
 
 
-def current_rss_mb() -> float:
-    rss = _proc_status_mb("VmRSS")
-    return rss if rss is not None else peak_rss_mb()
-
-
-def reset_peak_rss() -> bool:
-    """Start a new peak-RSS window (Linux: writing 5 to /proc/self/clear_refs resets VmHWM)."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
 def p(values: list[float], q: float) -> float:
+    """The q-th percentile of `values` (NaN for none, the value itself for one)."""
     if not values:
         return float("nan")
     if len(values) == 1:
@@ -90,15 +79,18 @@ class StageTimes:
     runs: list[dict[str, float]] = field(default_factory=list)
 
     def add(self, stages: dict[str, float]) -> None:
+        """Record one run's stage times (ms)."""
         self.runs.append(stages)
 
     def stages(self) -> list[str]:
+        """Stage names in the order they first appeared."""
         names: list[str] = []
         for r in self.runs:
             names += [k for k in r if k not in names]
         return names
 
     def summary(self) -> dict[str, dict[str, float]]:
+        """p50 and p95 (ms) per stage, and of the total."""
         out = {}
         for s in [*self.stages(), "total"]:
             vals = [r.get(s, 0.0) if s != "total" else sum(r.values()) for r in self.runs]
@@ -109,24 +101,34 @@ class StageTimes:
 POST_STAGES = ("refine", "foreground", "full_res", "compose")
 
 
-def time_still(session, jpeg: bytes, runs: int = 5, warmup: int = 1, encode: str | None = "PNG") -> StageTimes:
-    """decode -> matte -> cut-out -> encode, with every stage timed (ms)."""
+def time_still(session: Session, jpeg: bytes, runs: int = 5, warmup: int = 1, encode: str | None = "PNG") -> StageTimes:
+    """The still path end to end (Session.process: decode ... encode), every stage timed (ms).
+
+    Parameters
+    ----------
+    session
+        The loaded still path.
+    jpeg
+        The photo's file bytes (decoded in every run, as a caller's would be).
+    runs, warmup
+        Timed runs, after `warmup` untimed ones. Defaults 5 and 1.
+    encode
+        The output format. Default 'PNG' (a transparent cut-out); 'JPEG' composes onto white;
+        None stops after compose.
+    """
     out = StageTimes()
+    spec = Output(format=encode)
     for i in range(warmup + runs):
-        m = session.matte(jpeg)
-        pixels, kind = session.render(m)
-        stages = m.timings.ms()
-        if encode:
-            t = time.perf_counter()
-            encode_pixels(pixels, kind, encode, threads=session.threads)
-            stages["encode"] = round((time.perf_counter() - t) * 1000, 2)
-        del m, pixels  # the next run must not see this one's buffers at its peak
+        result = session.process(jpeg, spec)
+        stages = result.timings.ms()
+        del result  # the next run must not see this one's buffers at its peak
         if i >= warmup:
             out.add(stages)
     return out
 
 
-def time_preview(preview, frames: list[np.ndarray], runs: int = 60, warmup: int = 5) -> StageTimes:
+def time_preview(preview: Preview, frames: list[np.ndarray], runs: int = 60, warmup: int = 5) -> StageTimes:
+    """The live path per frame (Preview.process), every stage timed (ms); frames are cycled."""
     out = StageTimes()
     for i in range(warmup + runs):
         preview.process(frames[i % len(frames)])
@@ -144,20 +146,21 @@ def preview_frames(n: int = 8) -> list[np.ndarray]:
 
 @dataclass
 class BudgetCheck:
+    """One job's measured median against its profile's budget."""
+
     job: str
     measured_p50_ms: float
     budget_ms: float
 
     @property
     def ok(self) -> bool:
+        """Whether the median is within the budget."""
         return self.measured_p50_ms <= self.budget_ms
 
 
 def check_profile(profile_name: str | None, threads: int | None = None, runs: int = 5) -> dict:
     """Run a profile's jobs on this machine and compare them with its budgets."""
-    from edgematte.api import Session
     from edgematte.profiles import get_profile
-    from edgematte.video import Preview
 
     prof = get_profile(profile_name)
     report: dict = {"profile": prof.name, "description": prof.description, "jobs": {}, "checks": []}
@@ -196,6 +199,7 @@ def check_profile(profile_name: str | None, threads: int | None = None, runs: in
 
 
 def format_report(report: dict) -> str:
+    """The `check_profile` report as the table `edgematte bench` prints."""
     buf = io.StringIO()
     print(f"profile {report['profile']}: {report['description']}", file=buf)
     for job, data in report["jobs"].items():

@@ -24,7 +24,19 @@ Colour = tuple[int, int, int]
 
 
 def parse_colour(value: str | tuple[int, int, int] | list[int]) -> Colour:
-    """'white', '#RRGGBB', '#RGB', 'RRGGBB' or 'r,g,b' (0..255) -> (r, g, b)."""
+    """'white', '#RRGGBB', '#RGB', 'RRGGBB' or 'r,g,b' (0..255) -> (r, g, b).
+
+    Parameters
+    ----------
+    value
+        A colour name from NAMED, a hex code (with or without '#', 3 or 6 digits), 'r,g,b', or
+        three integers 0..255 as a tuple or list. Case and surrounding spaces are ignored.
+
+    Raises
+    ------
+    OptionError
+        When the value is none of these.
+    """
     if isinstance(value, tuple | list):
         if len(value) != 3 or not all(isinstance(v, int) and 0 <= v <= 255 for v in value):
             raise OptionError(f"colour {value!r} must be three integers 0..255")
@@ -45,6 +57,13 @@ def parse_colour(value: str | tuple[int, int, int] | list[int]) -> Colour:
 
 
 def looks_like_colour(value: str) -> bool:
+    """True when `parse_colour` accepts `value` (to tell a colour from a file name).
+
+    Parameters
+    ----------
+    value
+        The text to test.
+    """
     try:
         parse_colour(value)
         return True

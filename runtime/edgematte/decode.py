@@ -1,47 +1,41 @@
-"""Decoding to 8-bit sRGB, encoding, and atomic writes.
+"""The decode stage: any image a caller has, to 8-bit sRGB.
 
-Every image enters the pipeline as a C-contiguous `uint8` HxWx3 RGB array plus,
-when the source had one, its own `uint8` HxW alpha (kept aside and respected by
-the final cut-out). Every file leaves through `write_atomic`: a temporary file in
-the target folder, fsync, then rename, so a crash never leaves half a PNG behind.
+Every image enters the still path as a C-contiguous `uint8` HxWx3 RGB array plus, when the
+source had one, its own `uint8` HxW alpha (kept aside and respected by the final cut-out):
+EXIF orientation applied, ICC profiles (Adobe RGB, Display P3, CMYK press profiles) converted
+to sRGB, 16-bit and float samples scaled, palettes expanded.
+
+The pixel limit (`settings.MAX_PIXELS`, or the caller's `max_pixels`) is checked per call from
+the header, before any pixel is decoded. Pillow's process-wide decompression-bomb guard
+(`PIL.Image.MAX_IMAGE_PIXELS`) belongs to the host application and is never changed here: an
+image over it is refused as too large, naming the setting.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import tempfile
+import struct
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from edgematte.errors import ImageError, ImageTooLargeError, OptionError, OutputError
-
-# 100 MP: above the largest phone and most DSLR sensors (24-61 MP), far below what
-# would exhaust a 4 GB board (a 100 MP RGB image is 300 MB before any processing).
-DEFAULT_MAX_PIXELS = 100_000_000
-
-# Pillow's own bomb check would raise its own error type; we check the header size first.
-Image.MAX_IMAGE_PIXELS = None
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
-WRITE_FORMATS = {".png": "PNG", ".webp": "WEBP", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}
-
-# PNG zlib level: 1 writes a 12 MP cut-out in half the time of level 6 for ~20% more bytes (png.py).
-PNG_COMPRESS_LEVEL = 1
-JPEG_QUALITY = 95
-WEBP_QUALITY = 92
+from edgematte.errors import ImageError, ImageTooLargeError
+from edgematte.settings import MAX_PIXELS
 
 _SRGB = ImageCms.createProfile("sRGB")
+# What Pillow raises on data it cannot parse, past the header (truncated files, bad chunks,
+# text chunks inflating past its limit): each becomes our ImageError with the file named.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError)
 
 
 @dataclass
 class DecodedImage:
+    """An image as the still path takes it: sRGB pixels, and the source's own alpha kept aside."""
+
     rgb: np.ndarray  # HxWx3 uint8, sRGB
     alpha: np.ndarray | None  # HxW uint8 when the source had transparency
     format: str | None  # source container format (JPEG, PNG, ...) when known
@@ -63,6 +57,10 @@ def _check_pixels(width: int, height: int, max_pixels: int) -> None:
         )
 
 
+def _name(source: Any) -> str:
+    return "input bytes" if isinstance(source, bytes | bytearray | memoryview) else str(source)
+
+
 def _open(source: str | os.PathLike | bytes) -> Image.Image:
     try:
         if isinstance(source, bytes | bytearray | memoryview):
@@ -75,8 +73,14 @@ def _open(source: str | os.PathLike | bytes) -> Image.Image:
     except PermissionError as exc:
         raise ImageError(f"{source}: permission denied") from exc
     except UnidentifiedImageError as exc:
-        name = "input bytes" if isinstance(source, bytes | bytearray | memoryview) else str(source)
-        raise ImageError(f"{name}: not a readable image (JPEG, PNG, WebP, TIFF, BMP or GIF expected)") from exc
+        raise ImageError(f"{_name(source)}: not a readable image (JPEG, PNG, WebP, TIFF, BMP or GIF expected)") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(
+            f"{_name(source)}: over the process's Pillow pixel limit (PIL.Image.MAX_IMAGE_PIXELS = "
+            f"{Image.MAX_IMAGE_PIXELS}); downscale it, or raise that limit in the application"
+        ) from exc
+    except _DECODE_ERRORS as exc:
+        raise ImageError(f"{_name(source)}: not a readable image ({exc})") from exc
 
 
 def _to_srgb(im: Image.Image) -> tuple[Image.Image, bool]:
@@ -116,7 +120,7 @@ def _high_bit_to_8(arr: np.ndarray) -> np.ndarray:
     return np.clip(a, 0, 255).astype(np.uint8)
 
 
-def _from_pil(im: Image.Image, max_pixels: int) -> DecodedImage:
+def _from_pil(im: Image.Image, max_pixels: int, name: str = "image") -> DecodedImage:
     _check_pixels(im.width, im.height, max_pixels)
     fmt = im.format
     try:
@@ -124,8 +128,8 @@ def _from_pil(im: Image.Image, max_pixels: int) -> DecodedImage:
             im.seek(0)  # GIF / multi-page TIFF: the first frame
         im = ImageOps.exif_transpose(im) or im
         im.load()
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"image data is truncated or corrupt ({exc})") from exc
+    except _DECODE_ERRORS as exc:
+        raise ImageError(f"{name}: image data is truncated or corrupt ({exc})") from exc
     icc_done = False
     if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         grey = _high_bit_to_8(np.asarray(im))
@@ -150,8 +154,17 @@ def _from_pil(im: Image.Image, max_pixels: int) -> DecodedImage:
     return DecodedImage(rgb, None if alpha is None else np.ascontiguousarray(alpha), fmt, icc_done)
 
 
-def from_array(arr: np.ndarray, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
-    """NumPy input: HxW grey, HxWx3 RGB or HxWx4 RGBA; uint8, uint16 or float in 0..1."""
+def from_array(arr: np.ndarray, max_pixels: int = MAX_PIXELS) -> DecodedImage:
+    """A NumPy image as the still path takes it.
+
+    Parameters
+    ----------
+    arr
+        HxW grey, HxWx3 RGB or HxWx4 RGBA; uint8, uint16 (0..65535) or float (0..1). The array
+        is taken as sRGB; an alpha channel that is opaque everywhere is dropped.
+    max_pixels
+        Refuse larger images (ImageTooLargeError). Default `settings.MAX_PIXELS` (100 MP).
+    """
     if not isinstance(arr, np.ndarray):
         raise ImageError(f"expected a NumPy array, got {type(arr).__name__}")
     if arr.ndim == 3 and arr.shape[2] == 1:
@@ -196,8 +209,23 @@ def _decode_plain_rgb(im: Image.Image, source: Any, max_pixels: int) -> DecodedI
     return DecodedImage(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr), None, im.format)
 
 
-def decode(source: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
-    """Decode a path, bytes, PIL image or NumPy array into 8-bit sRGB (+ source alpha)."""
+def decode(source: Any, max_pixels: int = MAX_PIXELS) -> DecodedImage:
+    """The decode stage: a path, bytes, PIL image or NumPy array to 8-bit sRGB (+ source alpha).
+
+    Parameters
+    ----------
+    source
+        A file path, the bytes of an image file (JPEG, PNG, WebP, TIFF, BMP, GIF: the first
+        frame), a PIL image, a NumPy array (see `from_array`), or a DecodedImage (returned as is).
+    max_pixels
+        Refuse images with more pixels (ImageTooLargeError), judged from the header before
+        decoding. Default `settings.MAX_PIXELS` (100 MP).
+
+    Raises
+    ------
+    ImageError
+        For anything that is not a readable image, with the file named and the reason.
+    """
     if isinstance(source, DecodedImage):
         return source
     if isinstance(source, np.ndarray):
@@ -210,120 +238,7 @@ def decode(source: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
         im = _open(source)
         try:
             fast = _decode_plain_rgb(im, source, max_pixels)
-            return fast if fast is not None else _from_pil(im, max_pixels)
+            return fast if fast is not None else _from_pil(im, max_pixels, _name(source))
         finally:
             im.close()
     raise ImageError(f"cannot read an image from {type(source).__name__}; pass a path, bytes, PIL image or array")
-
-
-def format_for_path(path: str | os.PathLike) -> str:
-    ext = Path(path).suffix.lower()
-    if ext not in WRITE_FORMATS:
-        raise OptionError(f"{path}: unknown output type '{ext}'; use .png, .webp, .jpg or .tif")
-    return WRITE_FORMATS[ext]
-
-
-def flatten(rgb: np.ndarray, alpha: np.ndarray, background: tuple[int, int, int]) -> np.ndarray:
-    """Composite onto a solid colour (for formats without alpha)."""
-    from edgematte.kernels.composite import composite_colour
-
-    return composite_colour(rgb, alpha, np.asarray(background, np.uint8))
-
-
-def encode(
-    rgb: np.ndarray | None,
-    alpha: np.ndarray | None,
-    fmt: str,
-    *,
-    quality: int | None = None,
-    background: tuple[int, int, int] = (255, 255, 255),
-    subsampling: int = 0,
-    png_level: int = PNG_COMPRESS_LEVEL,
-    icc_srgb: bool = False,
-    threads: int = 2,
-) -> bytes:
-    """Encode RGB(+alpha) or a lone mask (rgb None) into PNG / WebP / JPEG / TIFF bytes.
-
-    JPEG has no alpha: the image is flattened onto `background`. JPEG uses 4:4:4 chroma
-    by default (`subsampling=0`) so a pure-white background stays exactly 255 at edges.
-    """
-    fmt = fmt.upper()
-    if fmt == "JPG":
-        fmt = "JPEG"
-    if fmt == "PNG" and not icc_srgb:
-        from edgematte.png import encode_png
-
-        if rgb is None:
-            return encode_png(alpha, threads, png_level)  # type: ignore[arg-type]
-        return encode_png(rgb if alpha is None else np.dstack([rgb, alpha]), threads, png_level)
-    if rgb is None:
-        if alpha is None:
-            raise OptionError("nothing to encode")
-        im = Image.fromarray(alpha, "L")
-    elif alpha is not None and fmt == "JPEG":
-        im = Image.fromarray(flatten(rgb, alpha, background), "RGB")
-    elif alpha is not None:
-        im = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
-    else:
-        im = Image.fromarray(rgb, "RGB")
-    buf = io.BytesIO()
-    params: dict[str, Any] = {}
-    if icc_srgb:
-        params["icc_profile"] = ImageCms.ImageCmsProfile(_SRGB).tobytes()
-    if fmt == "PNG":
-        params["compress_level"] = png_level
-    elif fmt == "JPEG":
-        params.update(quality=quality or JPEG_QUALITY, subsampling=subsampling, optimize=False)
-    elif fmt == "WEBP":
-        params.update(quality=quality or WEBP_QUALITY, alpha_quality=100, method=4, exact=True)
-    elif fmt == "TIFF":
-        params["compression"] = "tiff_deflate"
-    else:
-        raise OptionError(f"cannot write format {fmt}")
-    im.save(buf, fmt, **params)
-    return buf.getvalue()
-
-
-def encode_pixels(pixels: np.ndarray, kind: str, fmt: str, quality: int | None = None, threads: int = 2) -> bytes:
-    """Encode what `Session.render` produced: kind 'L' (mask), 'RGB' (composite) or 'RGBA' (cut-out)."""
-    if fmt.upper() == "PNG":
-        from edgematte.png import encode_png
-
-        return encode_png(pixels, threads)  # already in the PNG's channel layout: no split and re-stack
-    if kind == "L":
-        return encode(None, pixels, fmt, quality=quality)
-    if kind == "RGB":
-        return encode(pixels, None, fmt, quality=quality)
-    return encode(pixels[..., :3], pixels[..., 3], fmt, quality=quality)
-
-
-def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return Path(a).resolve() == Path(b).resolve()
-
-
-def write_atomic(path: str | os.PathLike, data: bytes, *, protect: list[str | os.PathLike] | None = None) -> Path:
-    """Write `data` to `path` via a temp file + rename; refuses to replace any path in `protect`."""
-    path = Path(path)
-    for p in protect or []:
-        if path.exists() and same_file(path, p):
-            raise OutputError(f"{path}: refusing to overwrite the input image; choose another output path")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write here ({exc.strerror or exc})") from exc
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise OutputError(f"{path}: write failed ({exc.strerror or exc})") from exc
-    return path

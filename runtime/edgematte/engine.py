@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from edgematte.errors import ModelError
+from edgematte.settings import MAX_DEFAULT_THREADS
 
 
 def _interpreter_class() -> tuple[Any, str]:
@@ -64,20 +65,23 @@ def _quiet_native_info() -> Iterator[None]:
 
 
 def default_threads() -> int:
-    """All cores up to 4: XNNPACK scales to about 4 threads on these models; beyond that it barely helps."""
-    return max(1, min(4, os.cpu_count() or 1))
+    """All cores up to settings.MAX_DEFAULT_THREADS (4: XNNPACK barely scales beyond it here)."""
+    return max(1, min(MAX_DEFAULT_THREADS, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
 class TensorSpec:
-    index: int
-    shape: tuple[int, ...]
-    dtype: np.dtype
-    scale: float
+    """One input or output tensor of a loaded model, as the interpreter reports it."""
+
+    index: int  # the interpreter's tensor index (for set_tensor / get_tensor)
+    shape: tuple[int, ...]  # e.g. (1, H, W, 3): batch first
+    dtype: np.dtype  # float32, int8 or uint8 (the model's own, not what the caller passes)
+    scale: float  # real = (q - zero_point) * scale for a quantised tensor; 0.0 when not quantised
     zero_point: int
 
     @property
     def quantized(self) -> bool:
+        """True when the tensor is not float32 (its values need `scale` and `zero_point`)."""
         return self.dtype != np.float32
 
 
@@ -85,7 +89,16 @@ class Engine:
     """One interpreter for one model file; `run` is serialised (an interpreter is not re-entrant)."""
 
     def __init__(self, model: str | os.PathLike | bytes, threads: int | None = None):
-        """`model` is a .tflite path, or its bytes (tools and tests)."""
+        """Load a model and allocate its tensors.
+
+        Parameters
+        ----------
+        model
+            A .tflite path, or its bytes (tools and tests).
+        threads
+            Interpreter threads. Default None: `default_threads()` (all cores up to 4: XNNPACK
+            barely scales beyond it on these models).
+        """
         self.path = Path("<bytes>") if isinstance(model, bytes) else Path(model)
         self.threads = threads or default_threads()
         cls, self.backend = _interpreter_class()
@@ -109,10 +122,21 @@ class Engine:
 
     @property
     def input_hw(self) -> tuple[int, int]:
+        """The model's input (height, width) in px."""
         return self.input.shape[1], self.input.shape[2]
 
     def quantize_input(self, rgb: np.ndarray) -> np.ndarray:
-        """uint8 HxWx3 pixels -> the input tensor (1xHxWx3) in the model's own dtype."""
+        """uint8 HxWx3 pixels -> the input tensor (1xHxWx3) in the model's own dtype.
+
+        A float32 model gets the pixel values 0..255 as they are; int8 and uint8 models with
+        scale 1 (zero point -128 or 0) take a shift or the pixels themselves without a float
+        copy; any other quantisation is computed as round(x / scale + zero_point), clipped.
+
+        Parameters
+        ----------
+        rgb
+            HxWx3 uint8, already resized to `input_hw`.
+        """
         spec = self.input
         if spec.dtype == np.float32:
             return rgb.astype(np.float32)[None]
@@ -125,7 +149,20 @@ class Engine:
         return np.clip(q, info.min, info.max).astype(spec.dtype)[None]
 
     def run(self, rgb: np.ndarray) -> np.ndarray:
-        """Invoke on a prepared HxWx3 uint8 image; returns the first output as float32 HxW (or HxWxC)."""
+        """Invoke on a prepared HxWx3 uint8 image; returns the first output as float32 HxW (or HxWxC).
+
+        Thread-safe: calls on one Engine are serialised by its lock.
+
+        Parameters
+        ----------
+        rgb
+            HxWx3 uint8 at `input_hw` (made C-contiguous here if it is not).
+
+        Returns
+        -------
+        The first output without its batch axis, dequantised to float32; a trailing channel
+        axis of 1 is dropped (HxW).
+        """
         x = self.quantize_input(np.ascontiguousarray(rgb))
         with self._lock:
             self._it.set_tensor(self.input.index, x)

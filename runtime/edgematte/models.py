@@ -35,16 +35,18 @@ ALIASES = {
 
 @dataclass(frozen=True)
 class ModelCard:
+    """One shipped model: its card (models/NAME.json) and where its .tflite file is."""
+
     name: str  # unique, e.g. "u2netp-int8"
     family: str  # e.g. "u2netp"
     variant: str  # int8 | fp16 | fp32 | mixed
-    file: str
-    sha256: str
-    input_hw: tuple[int, int]
+    file: str  # the .tflite file name, next to the card
+    sha256: str  # the file's expected digest, checked by `verified_path`
+    input_hw: tuple[int, int]  # (height, width) the model is fed
     resize: str  # "stretch" | "letterbox": how the model saw images in training / what measured best
-    task: str
-    path: Path
-    raw: dict[str, Any] = field(repr=False, compare=False)
+    task: str  # free text from the card ("" when it has none)
+    path: Path  # full path of the .tflite file: the card's folder / `file`
+    raw: dict[str, Any] = field(repr=False, compare=False)  # the whole card, for keys without a field
 
     @property
     def kind(self) -> str:
@@ -53,6 +55,7 @@ class ModelCard:
 
     @property
     def size_bytes(self) -> int:
+        """Size of the model file in bytes (0 when it is missing)."""
         return self.path.stat().st_size if self.path.exists() else 0
 
 
@@ -98,11 +101,30 @@ def _cards(folder: str) -> dict[str, ModelCard]:
 
 
 def cards() -> dict[str, ModelCard]:
+    """Every card in `models_dir()`, by exact name (read once per folder, then cached; a copy)."""
     return dict(_cards(str(models_dir())))
 
 
 def resolve(choice: str | None, profile: str | None = None) -> ModelCard:
-    """A card by exact name ("u2netp-int8"), family ("u2netp") or alias ("portrait")."""
+    """A card by exact name ("u2netp-int8"), family ("u2netp") or alias ("portrait").
+
+    An exact name is returned as it is. A family or alias is resolved through the device
+    profile: the profile's own card for that family, else the first of its `variant_order`
+    the family ships, else the family's first card by name.
+
+    Parameters
+    ----------
+    choice
+        The user's choice, case-insensitive; None (or "default") means u2netp.
+    profile
+        Device profile name. Default None: `profiles.detect()` (EDGEMATTE_PROFILE, else this
+        machine's guess).
+
+    Raises
+    ------
+    ModelError
+        When `choice` names no card, family or alias.
+    """
     from edgematte.profiles import get_profile
 
     all_cards = cards()
@@ -126,7 +148,18 @@ def resolve(choice: str | None, profile: str | None = None) -> ModelCard:
 
 
 def orientation_pair(card: ModelCard) -> ModelCard | None:
-    """The same model at the other orientation, when its card names one (input.pair)."""
+    """The same model at the other orientation, when its card names one (input.pair).
+
+    Parameters
+    ----------
+    card
+        The card to pair.
+
+    Returns
+    -------
+    The paired card, or None when the card names no pair. Raises ModelError when the named pair
+    is not shipped.
+    """
     name = card.raw.get("input", {}).get("pair")
     if not name:
         return None
@@ -141,6 +174,7 @@ _verify_lock = threading.Lock()
 
 
 def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks (never the whole file in memory)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -149,7 +183,19 @@ def sha256_file(path: Path) -> str:
 
 
 def verified_path(card: ModelCard) -> Path:
-    """The model file, after checking it exists and matches the card's sha256 (once per process)."""
+    """The model file, after checking it exists and matches the card's sha256 (once per process).
+
+    Parameters
+    ----------
+    card
+        The card whose file to check. A file that passed once is not hashed again in this
+        process, even if it changes later.
+
+    Raises
+    ------
+    ModelError
+        When the file is missing or its digest differs from the card's.
+    """
     if not card.path.exists():
         raise ModelError(f"{card.name}: model file {card.path} is missing; reinstall edgematte")
     key = str(card.path)

@@ -21,17 +21,25 @@ DATA = Path(__file__).resolve().parent / "data" / "profiles.toml"
 
 @dataclass(frozen=True)
 class Profile:
-    name: str
+    """One device profile from data/profiles.toml."""
+
+    name: str  # the table's key, e.g. "pi5"
     description: str
-    threads: int
-    variant_order: tuple[str, ...]
+    threads: int  # default interpreter threads on this board (2 when the file does not say)
+    variant_order: tuple[str, ...]  # preferred model variants, best first (int8 first by default)
     models: dict[str, str] = field(default_factory=dict)  # family -> exact card name
     budgets_ms: dict[str, float] = field(default_factory=dict)  # job -> budget
-    budget_source: dict[str, str] = field(default_factory=dict)
-    refine: dict[str, Any] = field(default_factory=dict)  # RefineSettings overrides for this board
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    budget_source: dict[str, str] = field(default_factory=dict)  # job -> where its budget comes from
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)  # the whole table, for keys without a field
 
     def model_for(self, family: str) -> str | None:
+        """The exact card name this profile picks for a model family (None: use `variant_order`).
+
+        Parameters
+        ----------
+        family
+            A model family, e.g. "u2netp".
+        """
         return self.models.get(family)
 
 
@@ -48,18 +56,20 @@ def _load() -> dict[str, Profile]:
             models=dict(p.get("models", {})),
             budgets_ms={k: float(v) for k, v in p.get("budgets_ms", {}).items()},
             budget_source=dict(p.get("budget_source", {})),
-            refine=dict(p.get("refine", {})),
             raw=p,
         )
     return out
 
 
 def profiles() -> dict[str, Profile]:
+    """Every profile in data/profiles.toml, by name (read once, then cached; a copy)."""
     return dict(_load())
 
 
 def detect() -> str:
-    """Best guess for this machine: Raspberry Pi 4/5, Jetson, Android, else desktop-x86 / arm64."""
+    """Best guess for this machine's profile: $EDGEMATTE_PROFILE when set; else from the device tree
+    (Raspberry Pi 4/5, Jetson) or the environment (Android); other x86 machines get desktop-x86
+    and other aarch64 machines pi5."""
     env = os.environ.get("EDGEMATTE_PROFILE")
     if env:
         return env
@@ -85,6 +95,19 @@ def detect() -> str:
 
 
 def get_profile(name: str | None = None) -> Profile:
+    """A device profile by name.
+
+    Parameters
+    ----------
+    name
+        A profile name from data/profiles.toml. Default None: `detect()` (EDGEMATTE_PROFILE,
+        else a guess for this machine).
+
+    Raises
+    ------
+    OptionError
+        When the name (given or detected) is not a profile.
+    """
     table = _load()
     key = name or detect()
     if key not in table:

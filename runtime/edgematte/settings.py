@@ -1,60 +1,308 @@
-"""Every tunable number of the still-image pipeline, in one place, with the reason for its default.
+"""Every tunable number of edgematte, in one place, with the reason for its default.
 
-Defaults were chosen by grid search over grabcut50, ebay_synth_products and lemur_cc0 with
-the shipped INT8 u2netp (the grids and their numbers are in bench/RESULTS.md).
+The still path's defaults were chosen by grid search over grabcut50, ebay_synth_products and
+lemur_cc0 with the shipped INT8 u2netp (the grids and their numbers are in bench/RESULTS.md).
+Settings a caller passes per call are frozen dataclasses, one per stage, so a stage receives
+exactly its own numbers: `InferSettings` (prepare + infer), `RefineSettings` (guided filter),
+`ForegroundSettings` (blur fusion), gathered in `StillSettings` for a photo and `LiveSettings`
+for camera frames. Numbers nobody passes per call (encoder qualities, check thresholds) are
+module constants below, grouped by the stage or verb that reads them.
+
+This module imports nothing heavy: the CLI's help and `import edgematte` read it for free.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+
+# --------------------------------------------------------------------------------------------
+# Decoding
+# --------------------------------------------------------------------------------------------
+
+# 100 MP: above the largest phone and most DSLR sensors (24-61 MP), far below what would exhaust
+# a 4 GB board (a 100 MP RGB image is 300 MB before any processing). Checked per call from the
+# file's header, before any pixel is decoded; Pillow's own process-wide guard is left as the
+# host application set it.
+MAX_PIXELS = 100_000_000
+
+# --------------------------------------------------------------------------------------------
+# The still path, stage by stage
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InferSettings:
+    """The prepare and infer stages: how the working image is fed to the model and read back.
+
+    Parameters
+    ----------
+    tta_flip
+        Average the model's map with its prediction on the mirrored image. Default False: one
+        more invoke (~+85 ms on a Xeon, +1 s on a Pi 4) for +0.9 IoU points on grabcut50, +0.5 on
+        ebay_synth_products and ~6% lower edge error (measured); it halves the 1-2 MP speed, so
+        only `--best` turns it on.
+    normalise_peak
+        Scale the map so its peak is 1 when the model is unsure everywhere (peak in
+        [peak_floor, 1)): a faint but real object (a thin stem, a pale product) then crosses 0.5.
+        Default True for segmentation models; rembg does a min-max version. Off for matting
+        models, whose output is already an alpha.
+    peak_floor
+        Below this peak the model sees no object at all: the map is left as it is rather than
+        noise amplified. Default 0.25 rather than 0.3: grabcut50's scissors peak at 0.285 and are
+        a real object (measured: every eval set unchanged except grabcut50, IoU 0.8044 -> 0.8047,
+        edge MAE 0.0960 -> 0.0957).
+    """
+
+    tta_flip: bool = False
+    normalise_peak: bool = True
+    peak_floor: float = 0.25
 
 
 @dataclass(frozen=True)
 class RefineSettings:
-    # Long side of the guided filter's working image. 640 px holds ~4x the model's 320 px
-    # detail, so the fitted coefficients localise edges; the full-size image then adds the rest.
-    work_long_side: int = 640
-    # Average the model's map with its prediction on the mirrored image: one more invoke (~+85 ms
-    # here, +1 s on a Pi 4) for +0.9 IoU points on grabcut50, +0.5 on ebay_synth_products and
-    # ~6% lower edge error (measured). Off by default: it halves the 1-2 MP speed. `--best` turns it on.
-    tta_flip: bool = False
-    # Scale the map so its peak is 1 when the model is unsure everywhere (peak 0.3..1): a faint
-    # but real object (a thin stem, a pale product) then crosses 0.5. rembg does a min-max version.
-    normalise_peak: bool = True
-    # Guided filter window radius at the working size. 2 px (~5 px windows) follows the photo's
-    # edges; 4 and 8 measured worse on every set (they average across the edge).
+    """The refine stage: the fast colour guided filter (He & Sun 2015) that carries the model's
+    low-resolution map to the photo's edges, and the contrast applied where those edges are hard.
+
+    Parameters
+    ----------
+    radius
+        Window radius at the working size. Default 2 px (~5 px windows) follows the photo's
+        edges; 4 and 8 measured worse on every set (they average across the edge).
+    eps
+        Regulariser, image values in 0..1 (He et al. 2013, eq. 14). Default 1e-4: a small eps
+        lets the alpha follow weak edges. Matting models use 1e-3 (their alpha is already soft).
+    alpha_gain
+        Contrast on the final alpha where the model's transition is abrupt (a hard edge), none
+        where it ramps slowly (fur, hair): k = 1 + (alpha_gain - 1) * hardness. Default 4: hard
+        product edges become crisp (edge-band error -20% on grabcut50) while lemur_cc0 fur keeps
+        several times more fractional alpha than a global contrast of the same strength. 1
+        disables it (matting models, live frames).
+    hard_window, hard_lo, hard_hi
+        Hardness = the range of the model's map in a `hard_window` px window at the working
+        size, mapped from [hard_lo, hard_hi] to [0, 1]. Default 9 px spans an upsampled 320 px
+        edge ramp; 0.2 / 0.8 separate a ramp (fur) from a step (a product's outline).
+    """
+
     radius: int = 2
-    # Regulariser (image values 0..1). Small eps lets alpha follow weak edges.
     eps: float = 1e-4
-    # Contrast on the final alpha where the model's transition is abrupt (a hard edge), none
-    # where it ramps slowly (fur, hair): k = 1 + (alpha_gain - 1) * hardness. Hard product edges
-    # become crisp (edge-band error -20% on grabcut50) while lemur_cc0 fur keeps several times more
-    # fractional alpha than a global contrast of the same strength. 1 disables it (matting models).
     alpha_gain: float = 4.0
-    # Hardness = range of the model's map in a window at the working size, mapped from
-    # [hard_lo, hard_hi] to [0, 1]. A 9 px window spans an upsampled 320 px edge ramp.
     hard_window: int = 9
     hard_lo: float = 0.2
     hard_hi: float = 0.8
-    # Estimate foreground colours in the soft band (no halo of the old background).
-    foreground: bool = True
-    # Blur-fusion radii as fractions of the working image's short side. The wide pass must
-    # see pure foreground and pure background beside every band pixel (7%, ~30 px at 440 px,
-    # the paper's setting scaled); the fine pass (~6 px at 480 px, the paper's r=6) removes
-    # the wide pass's bias inside broad soft regions.
-    fg_radius_fraction: float = 0.07
-    fg_fine_radius_fraction: float = 0.0125
 
-    def with_(self, **changes: object) -> RefineSettings:
+
+@dataclass(frozen=True)
+class ForegroundSettings:
+    """The foreground stage: blur-fusion foreground colours (Forte & Pitie, ICIP 2021), two passes.
+
+    Parameters
+    ----------
+    enabled
+        Estimate foreground colours in the soft band, so no halo of the old background survives.
+        Default True; off, the cut-out keeps the photo's own colours at its edges.
+    scale
+        Size of the images the local means are computed at, as a fraction of the working size.
+        Default 0.5: the means are smooth (measured: the same colour error at 1/4).
+    radius_fraction
+        Radius of the wide pass as a fraction of the short side. Default 0.07 (~30 px at 440 px,
+        the paper's setting scaled): it must see pure foreground and pure background beside
+        every band pixel.
+    fine_radius_fraction
+        Radius of the fine pass. Default 0.0125 (~6 px at 480 px, the paper's r=6): removes the
+        wide pass's bias inside broad soft regions (on lemur_cc0 the premultiplied colour error
+        drops from 0.0069 to 0.0050).
+    eps
+        Added to the alpha-weighted box sums, so a window with no foreground (or no background)
+        still gives a finite mean. Default 1e-4: far below one pixel's weight (1 / window size).
+    """
+
+    enabled: bool = True
+    scale: float = 0.5
+    radius_fraction: float = 0.07
+    fine_radius_fraction: float = 0.0125
+    eps: float = 1e-4
+
+
+@dataclass(frozen=True)
+class StillSettings:
+    """Everything the still path reads, stage by stage (see `still_settings_for` for the defaults
+    of each model kind).
+
+    Parameters
+    ----------
+    work_long_side
+        Long side of the working image: what the model is fed from and what the guided filter is
+        fitted at. Default 640 px holds ~4x the u2netp's 320 px detail, so the fitted
+        coefficients localise edges; the full-size photo then adds the rest. Never upscaled.
+    infer, refine, foreground
+        The stages' own settings (see each class).
+    """
+
+    work_long_side: int = 640
+    infer: InferSettings = field(default_factory=InferSettings)
+    refine: RefineSettings = field(default_factory=RefineSettings)
+    foreground: ForegroundSettings = field(default_factory=ForegroundSettings)
+
+    def with_(self, **changes: object) -> StillSettings:
+        """A copy with some fields replaced (`infer=`, `refine=`, ... take whole stage settings)."""
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-DEFAULT_REFINE = RefineSettings()
-# The slower, better still: one more invoke on the mirrored image (`--best`).
-BEST_REFINE = DEFAULT_REFINE.with_(tta_flip=True)
-# Matting models already produce a soft alpha: keep it as it is.
-MATTING_REFINE = RefineSettings(tta_flip=False, normalise_peak=False, alpha_gain=1.0, eps=1e-3)
+# Matting models (MODNet) produce a soft alpha already: no peak normalisation, no edge contrast,
+# a larger eps so the filter keeps their soft transitions.
+MATTING_STILL = StillSettings(
+    infer=InferSettings(normalise_peak=False), refine=RefineSettings(eps=1e-3, alpha_gain=1.0)
+)
+SEGMENTATION_STILL = StillSettings()
 
 
-def refine_for(task_kind: str) -> RefineSettings:
-    return MATTING_REFINE if task_kind == "matting" else DEFAULT_REFINE
+def still_settings_for(kind: str, best: bool = False) -> StillSettings:
+    """The default StillSettings for a model kind.
+
+    Parameters
+    ----------
+    kind
+        'segmentation' (u2netp, selfie: probability maps) or 'matting' (MODNet: an alpha).
+    best
+        Add mirror-image averaging (`InferSettings.tta_flip`) to segmentation models. Default
+        False (see InferSettings). Matting models ignore it: MODNet's matte measured no better.
+    """
+    if kind == "matting":
+        return MATTING_STILL
+    if best:
+        return replace(SEGMENTATION_STILL, infer=replace(SEGMENTATION_STILL.infer, tta_flip=True))
+    return SEGMENTATION_STILL
+
+
+# --------------------------------------------------------------------------------------------
+# The live path (camera frames): the same infer and refine stages with a frame budget
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """What the live path reads: the still path's infer and refine stages, tuned for a frame budget.
+
+    Parameters
+    ----------
+    model
+        The person model for frames. Default 'preview' (MediaPipe selfie, 144x256 landscape):
+        ~3 ms per invoke on x86, on a Pi 5's 30 fps budget with room for the composite.
+    work_long_side
+        Working size for frames. Default 320 px: a 144x256 model map needs no more than ~2x.
+    infer
+        No mirror averaging (twice the invoke), no peak normalisation (the selfie model is
+        confident, and rescaling each frame's peak would pump the matte between frames).
+    refine
+        Guided filter at radius 2, eps 1e-3 (webcam noise would otherwise print into the alpha),
+        no edge contrast (alpha_gain 1: hair in a preview looks better soft).
+    smoothing
+        Weight of the previous frame's map in an exponential moving average. Default 0.5 halves
+        frame-to-frame flicker and lags about one frame behind motion. 0 disables it.
+    """
+
+    model: str = "preview"
+    work_long_side: int = 320
+    infer: InferSettings = field(default_factory=lambda: InferSettings(normalise_peak=False))
+    refine: RefineSettings = field(default_factory=lambda: RefineSettings(eps=1e-3, alpha_gain=1.0))
+    smoothing: float = 0.5
+
+    def with_(self, **changes: object) -> LiveSettings:
+        """A copy with some fields replaced."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
+# Threads
+# --------------------------------------------------------------------------------------------
+
+# Default thread count: all cores up to 4. XNNPACK scales to about 4 threads on these models;
+# beyond that it barely helps, and the post-processing kernels are memory-bound by then.
+MAX_DEFAULT_THREADS = 4
+
+# --------------------------------------------------------------------------------------------
+# Compose and encode
+# --------------------------------------------------------------------------------------------
+
+# A cut-out asked for in a format without alpha (JPEG) is composed onto this colour: white is
+# what a product page shows around the image.
+FLATTEN_COLOUR = (255, 255, 255)
+# PNG zlib level: 1 writes a 12 MP cut-out in half the time of level 6 for ~15-20% more bytes on
+# photos (png.py). Every PNG edgematte writes uses it.
+PNG_LEVEL = 1
+# Bands per thread in the parallel PNG writer: 4 balances the bands' uneven content (a band of
+# transparent rows compresses 10x faster than one through the product) at ~50 bytes of sync
+# flush each.
+PNG_BANDS_PER_THREAD = 4
+# JPEG quality for cut-outs and composites: 95 keeps edges clean; above it files grow fast.
+JPEG_QUALITY = 95
+# JPEG chroma subsampling, Pillow's code: 0 = 4:4:4. Subsampling averages a near-white edge into
+# the white beside it, which then decodes off-white (a marketplace's 255 rule fails).
+JPEG_SUBSAMPLING = 0
+# WebP quality for the colour (alpha is always lossless) and the encoder's effort (4 of 0..6:
+# within 1% of 6's size at half its time).
+WEBP_QUALITY = 92
+WEBP_METHOD = 4
+# A product placed into a scene is a photograph: 4:2:0 at quality 92 is how cameras save them.
+SCENE_JPEG_QUALITY = 92
+SCENE_JPEG_SUBSAMPLING = 2
+# Marketplace JPEGs: start at the best quality worth having and search down to meet a file-size
+# limit; below the minimum, product detail visibly suffers: refuse rather than upload mush.
+MARKET_JPEG_QUALITY_MAX = 95
+MARKET_JPEG_QUALITY_MIN = 60
+
+# --------------------------------------------------------------------------------------------
+# Seller verbs: the product's extent, canvases, scenes
+# --------------------------------------------------------------------------------------------
+
+SOFT_LEVEL = 16  # alpha >= this is part of the product's extent (soft edges included)
+SOLID_LEVEL = 128  # alpha >= this is product for "is this part real"
+MIN_PART = 0.01  # a part with less solid area than this fraction of the largest part is a speck
+# Enlarging a product more than this to fill a canvas makes it look soft at zoom: compose warns,
+# and the pre-upload check warns before it happens.
+UPSCALE_WARN = 1.5
+RESIZE_MARGIN = 0.04  # fraction of the canvas's side kept clear around the product when cropping
+SCENE_HEIGHT = 0.42  # product height as a fraction of the scene's, by default
+SCENE_MAX_WIDTH = 0.6  # ... but never wider than this fraction of the scene
+SCENE_BASE_Y = 0.86  # default base line (fraction of scene height) when searching horizontally
+WB_STRENGTH = 0.6  # how far the product's white balance moves toward the scene's (0 none, 1 full)
+EXPOSURE_STRENGTH = 0.3  # how far its exposure moves toward the scene's: a mild match, not a copy
+EXPOSURE_LIMITS = (0.8, 1.25)  # never more than ~1/3 stop either way: beyond, the product looks pasted
+SHADOW_OPACITY = 0.45  # the soft cast footprint: visible on white, not a black blob on a dark floor
+CONTACT_OPACITY = 0.55  # the tight contact line where the product stands: it anchors it to the floor
+SHADOW_SQUASH = 0.10  # the cast footprint's height as a fraction of the product's: light from above
+SHADOW_BLUR = 0.035  # its blur (sigma) as a fraction of the product's width: a soft studio shadow
+CONTACT_BLUR = 0.008  # the contact line's blur, fraction of the width: barely soft
+SHADOW_MAX = 0.85  # never darken the scene more than this: a shadow, not a hole
+PAD_BLUR = 0.03  # blur (sigma, fraction of the padded image) of the mirrored edge that pads a resize
+
+# --------------------------------------------------------------------------------------------
+# Seller checks: thresholds of the pre-upload, edge and compliance checks
+# --------------------------------------------------------------------------------------------
+
+GENERIC_MIN_LONG_SIDE = 1000  # px: zoom on most marketplaces starts here
+SHARPNESS_SIDE = 1024  # px: sharpness is measured at this long side, so it does not depend on size
+BLUR_WARN = 0.6  # blur score above this (Laplacian variance < 67 at 1024 px) looks soft at zoom
+NOISE_WARN = 4.0  # sigma (0..255): grain starts to show in a white backdrop and fools the matte
+JPEG_QUALITY_WARN = 75  # estimated IJG quality below this shows blocks at zoom
+BLOCKINESS_WARN = 1.35  # 8x8 boundary steps 35% above the rest: a re-saved JPEG
+LOW_CONTRAST_DE = 12.0  # CIE76: below this the product and backdrop colours are hard to tell apart
+LOW_CONTRAST_SHARE = 0.25  # warn when this much of the outline is low-contrast (checks and edges)
+UNEVEN_LIGHT = 25.0  # L* spread (p95 - p5) across the backdrop
+WHITE_BACKDROP_L = 80.0  # backdrop L* below this is "not white": the check says compose will replace it
+UNCERTAIN = (26, 230)  # cut-out alpha strictly between these is "unsure" (10%..90%)
+BAND_WARN = 0.006  # mean unsure-band width above this fraction of the image diagonal
+HOLE_MIN = 0.002  # enclosed holes smaller than this fraction of the product's area are ignored
+LOST_PROB = 0.35  # the model's probability above which a dropped thin part counts as "half-seen"
+LOST_MIN = 0.0015  # lost thin parts smaller than this fraction of the product's area are ignored
+SPOT_WINDOW = 0.02  # window (fraction of the diagonal) in which unsure pixels are counted for a crop
+SPOT_DENSITY = 0.35  # a spot earns a crop when this share of its window is unsure
+EDGE_CROP_PX = 256  # side of the 100% crops of the worst edge spots
+EDGE_MAX_CROPS = 6  # crops per image: enough to see a pattern, few enough to look at
+THUMB_PX = 240  # long side of the HTML report's thumbnails
+THUMB_JPEG_QUALITY = 80  # thumbnails are looked at, not zoomed: 80 keeps the report small
+ASPECT_TOLERANCE = 0.01  # a finished image's aspect may be 1% off the preset's (rounding)
+NEAR_WHITE = 235  # all channels >= this: near-white (candidate backdrop)
+WHITE_ENOUGH = 253  # the backdrop that bounds the product (for fill): white up to JPEG ringing
+EDGE_ZONE = 12  # px: covers an anti-aliased edge plus the JPEG block it falls in
+WHITE_BORDER = 2  # px: the outer frame ring that must be pure white on a white-background preset

@@ -1,120 +1,100 @@
 """Live preview: camera frames in, frames with the background replaced out, at preview rate.
 
-Same stages as a still (model -> guided filter -> composite), tuned for a frame budget: the
-small person model (MediaPipe selfie, 144x256 landscape), the guided filter fitted at 320 px,
-no flip averaging, no foreground re-estimation, the scene resized once and reused, and an
-exponential moving average of the model's map so the matte does not flicker between frames.
+The still path's own stages with a frame budget (settings.LiveSettings): prepare and infer
+(infer.ModelStage: the small person model), refine (refine.fit at 320 px, no edge contrast),
+then one fused pass that computes the alpha only along the person's outline and composites onto
+the backdrop (kernels/composite.composite_cells). No mirror averaging, no foreground
+re-estimation; the backdrop is scaled once per frame size and reused. Between infer and
+refine, an exponential moving average of the model's map keeps the matte from flickering.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
-from edgematte.api import fit_cover
-from edgematte.colors import looks_like_colour, parse_colour
-from edgematte.engine import Engine
-from edgematte.imageio import decode
+from edgematte.compositing import Backdrop, Background
+from edgematte.infer import ModelStage, working_image
+from edgematte.kernels import use_threads
 from edgematte.kernels.composite import composite_cells
-from edgematte.kernels.cutout import cell_state
-from edgematte.kernels.guided import apply_upsampled, guided_coefficients
-from edgematte.models import resolve, verified_path
-from edgematte.pipeline import Timings, prepare_input, work_size
+from edgematte.kernels.guided import apply_upsampled
+from edgematte.models import resolve
 from edgematte.profiles import get_profile
-
-# Weight of the previous frame's map: 0.5 halves frame-to-frame flicker and lags ~1 frame behind motion.
-SMOOTHING = 0.5
-# Guided filter working size for frames: a 144x256 model map needs no more than ~2x.
-PREVIEW_WORK_LONG_SIDE = 320
-PREVIEW_RADIUS = 2
-PREVIEW_EPS = 1e-3
-NO_ALPHA = np.empty((1, 1), np.uint8)
+from edgematte.refine import NO_ALPHA, Fit, fit
+from edgematte.settings import LiveSettings
+from edgematte.timings import Timings
 
 
 @dataclass
 class Preview:
-    """Background replacement for a stream of same-sized RGB frames (not thread-safe: one per camera)."""
+    """Background replacement for a stream of RGB frames (not thread-safe: one per camera).
 
-    background: object = "white"  # colour, or image (path / array / PIL) scaled to cover the frame
-    model: str = "preview"
+    Parameters
+    ----------
+    background
+        A colour, or an image (path / array / PIL) scaled to cover the frame. Default 'white'.
+    threads
+        Threads for inference and kernels. Default None: the device profile's.
+    profile
+        Device profile. Default None: detected.
+    settings
+        The live path's numbers (LiveSettings: model, working size, refine, smoothing).
+    """
+
+    background: Background = "white"
     threads: int | None = None
     profile: str | None = None
-    smoothing: float = SMOOTHING
-    _state: np.ndarray | None = field(default=None, init=False, repr=False)
-    _bg: np.ndarray | None = field(default=None, init=False, repr=False)
-    _bg_colour: np.ndarray | None = field(default=None, init=False, repr=False)
+    settings: LiveSettings = field(default_factory=LiveSettings)
     last_timings: Timings = field(default_factory=Timings, init=False)
+    _state: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         prof = get_profile(self.profile)
-        self.card = resolve(self.model, prof.name)
-        self.engine = Engine(verified_path(self.card), self.threads or prof.threads)
-        if isinstance(self.background, str | tuple | list) and (
-            not isinstance(self.background, str) or looks_like_colour(self.background)
-        ):
-            self._bg_colour = np.asarray(parse_colour(self.background), np.uint8)  # type: ignore[arg-type]
-        else:
-            self._bg_source = decode(self.background).rgb
+        self.threads = self.threads or prof.threads
+        self.card = resolve(self.settings.model, prof.name)
+        self._model = ModelStage(self.card, self.threads)
+        self._backdrop = Backdrop.parse(self.background)
 
     def reset(self) -> None:
         """Forget the temporal state (call on a scene cut or camera switch)."""
         self._state = None
 
-    def _fit(self, frame: np.ndarray, t: Timings) -> tuple[np.ndarray, np.ndarray]:
-        """Guided-filter coefficients and the working-size alpha for one frame."""
-        H, W = frame.shape[:2]
-        ww, wh = work_size(W, H, PREVIEW_WORK_LONG_SIDE)
+    def _smooth(self, y: np.ndarray) -> np.ndarray:
+        """The temporal stage: an exponential moving average of the model's map."""
+        a = self.settings.smoothing
+        if self._state is not None and self._state.shape == y.shape and a > 0:
+            y = np.float32(a) * self._state + np.float32(1.0 - a) * y
+        self._state = y
+        return y
+
+    def _fit(self, frame: np.ndarray, t: Timings) -> Fit:
+        """prepare -> infer -> smooth -> refine for one frame."""
+        s = self.settings
+        use_threads(self.threads or 1)
         with t.stage("prepare"):
-            work = cv2.resize(frame, (ww, wh), interpolation=cv2.INTER_AREA)
-            x, box = prepare_input(work, self.card.input_hw, self.card.resize)
-        with t.stage("invoke"):
-            y = self.engine.run(x)[box.top : box.top + box.height, box.left : box.left + box.width]
+            work = working_image(frame, None, s.work_long_side)
+        prediction = self._model.predict(work, s.infer, t)
         with t.stage("refine"):
-            if self._state is not None and self._state.shape == y.shape and self.smoothing > 0:
-                y = self.smoothing * self._state + (1.0 - self.smoothing) * y
-            self._state = y
-            p = np.ascontiguousarray(cv2.resize(y, (ww, wh), interpolation=cv2.INTER_LINEAR), np.float32)
-            coef = guided_coefficients(work.astype(np.float32) * np.float32(1 / 255), p, PREVIEW_RADIUS, PREVIEW_EPS)
-            a_work = apply_upsampled(work, coef, NO_ALPHA, False)
-        return coef, a_work
+            return fit(work, self._smooth(prediction.map), s.refine)
 
     def alpha(self, frame: np.ndarray) -> np.ndarray:
-        """The person matte (uint8, frame size) for one RGB frame."""
+        """The person matte (uint8, frame size) for one RGB frame (HxWx3 uint8)."""
+        frame = np.ascontiguousarray(frame)
         t = Timings()
-        coef, _ = self._fit(np.ascontiguousarray(frame), t)
+        f = self._fit(frame, t)
         with t.stage("compose"):
-            a = apply_upsampled(frame, coef, NO_ALPHA, False)
+            a = apply_upsampled(frame, f.coef, NO_ALPHA, False)
         self.last_timings = t
         return a
-
-    def _background(self, H: int, W: int) -> np.ndarray:
-        if self._bg is None or self._bg.shape[:2] != (H, W):  # once per frame size, then reused
-            if self._bg_colour is not None:
-                self._bg = np.empty((H, W, 3), np.uint8)
-                self._bg[:] = self._bg_colour
-            else:
-                self._bg = fit_cover(self._bg_source, W, H)
-        return self._bg
 
     def process(self, frame: np.ndarray) -> np.ndarray:
         """One RGB frame (HxWx3 uint8) in, the same frame over the new background out."""
         frame = np.ascontiguousarray(frame)
         t = Timings()
-        coef, a_work = self._fit(frame, t)
+        f = self._fit(frame, t)
         with t.stage("compose"):
-            out = composite_cells(frame, coef, cell_state(a_work), self._background(*frame.shape[:2]))
+            h, w = frame.shape[:2]
+            out = composite_cells(frame, f.coef, f.state, self._backdrop.pixels(w, h))
         self.last_timings = t
         return out
-
-
-def frames_per_second(preview: Preview, frames: list[np.ndarray], seconds: float = 3.0) -> float:
-    """Sustained frame rate over the given frames (cycled) for about `seconds`."""
-    preview.process(frames[0])
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        preview.process(frames[n % len(frames)])
-        n += 1
-    return n / (time.perf_counter() - t0)

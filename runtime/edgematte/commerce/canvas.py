@@ -12,20 +12,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgematte.commerce.geometry import Box, box_of, find_product, over, scale_premultiplied
-from edgematte.commerce.presets import Preset
+from edgematte.commerce.marketplace_presets import Preset
 from edgematte.errors import ImageError, OptionError
+from edgematte.settings import UPSCALE_WARN
 
 WHITE = (255, 255, 255)
-SOFT_UPSCALE = 1.5  # beyond this the product looks soft at zoom: warn
 
 
 @dataclass
 class Canvas:
+    """A composed canvas: the product placed on its background, and where it landed."""
+
     rgb: np.ndarray  # HxWx3 uint8
     alpha: np.ndarray  # HxW uint8: where the product sits on the canvas
     box: Box  # the product's box on the canvas
     scale: float  # source pixels -> canvas pixels (> 1 means the product was enlarged)
-    warnings: list[str]
+    warnings: list[str]  # for the user, e.g. an enlargement above settings.UPSCALE_WARN
 
 
 def place_on_canvas(
@@ -37,7 +39,34 @@ def place_on_canvas(
     found: tuple[Box | None, np.ndarray] | None = None,
 ) -> Canvas:
     """Scale the product (foreground colours + alpha) to span `fill` of a `size` canvas, centred.
-    `found` is `find_product(alpha)` when the caller has it already."""
+
+    The product's box (soft edges included, specks dropped) is scaled so its limiting side
+    spans `fill`, resized premultiplied (no halo) and composited over `background`. A scale
+    above settings.UPSCALE_WARN (1.5: it looks soft at zoom) adds a warning.
+
+    Parameters
+    ----------
+    rgb
+        HxWx3 uint8 foreground colours of the cut-out.
+    alpha
+        HxW uint8 alpha of the cut-out.
+    size
+        Canvas (width, height) in px.
+    fill
+        Fraction of the canvas the product's limiting side spans, 0.05..1.
+    background
+        Canvas colour. Default white (255, 255, 255): what a marketplace main image needs, and
+        transparent pixels leave it exactly 255.
+    found
+        `find_product(alpha)` when the caller has it already. Default None: computed here.
+
+    Raises
+    ------
+    OptionError
+        When `fill` is outside 0.05..1.
+    ImageError
+        When the alpha holds no product.
+    """
     if not 0.05 <= fill <= 1.0:
         raise OptionError("fill must be within 0.05..1")
     box, alpha = found if found is not None else find_product(alpha)
@@ -60,7 +89,7 @@ def place_on_canvas(
     a_canvas[y : y + h, x : x + w] = np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
     placed = box_of(a_canvas) or Box(x, y, x + w, y + h)
     warnings = []
-    if scale > SOFT_UPSCALE:
+    if scale > UPSCALE_WARN:
         warnings.append(
             f"the product ({box.width}x{box.height} px) was enlarged {scale:.1f}x: it will look soft at zoom; "
             "shoot it larger in the frame or at a higher resolution"
@@ -69,7 +98,18 @@ def place_on_canvas(
 
 
 def minimum_canvas(preset: Preset) -> tuple[int, int]:
-    """The smallest canvas of the preset's aspect that still meets its size minimums."""
+    """The smallest canvas of the preset's aspect that still meets its size minimums.
+
+    Parameters
+    ----------
+    preset
+        Its `canvas` gives the aspect; its min_* rules the size. No minimums, or minimums above
+        the canvas itself: the preset's canvas unchanged.
+
+    Returns
+    -------
+    (width, height) in px, never larger than `preset.canvas`.
+    """
     cw, ch = preset.canvas
     need = 0.0
     if preset.min_long_side:
@@ -87,8 +127,25 @@ def minimum_canvas(preset: Preset) -> tuple[int, int]:
 
 
 def canvas_size(preset: Preset, box: Box, fill: float) -> tuple[int, int]:
-    """The preset's canvas, shrunk toward its minimum when the product is small: a 500 px product is
-    better on a 1000 px canvas (enlarged 1.9x) than on a 2000 px one (3.8x), and both pass."""
+    """The preset's canvas, shrunk toward its minimum when the product is small.
+
+    A 500 px product is better on a 1000 px canvas (enlarged 1.9x) than on a 2000 px one (3.8x),
+    and both pass. The canvas shrinks until the product is placed at 1:1 or the canvas reaches
+    `minimum_canvas(preset)`, whichever comes first.
+
+    Parameters
+    ----------
+    preset
+        The marketplace preset.
+    box
+        The product's box in source pixels.
+    fill
+        The fill the product will be placed at.
+
+    Returns
+    -------
+    (width, height) in px.
+    """
     cw, ch = preset.canvas
     natural = fill * min(cw / box.width, ch / box.height)  # enlargement on the full canvas
     if natural <= 1.0:
@@ -99,8 +156,23 @@ def canvas_size(preset: Preset, box: Box, fill: float) -> tuple[int, int]:
 
 
 def white_canvas(rgb: np.ndarray, alpha: np.ndarray, preset: Preset, fill: float | None = None) -> Canvas:
-    """The product at the preset's target fill (or `fill`) on its canvas (smaller, down to the
-    preset's minimum size, when the product photo is small)."""
+    """The product on the preset's white canvas at the preset's target fill (or `fill`).
+
+    The canvas is smaller, down to the preset's minimum size, when the product photo is small
+    (`canvas_size`).
+
+    Parameters
+    ----------
+    rgb
+        HxWx3 uint8 foreground colours of the cut-out.
+    alpha
+        HxW uint8 alpha of the cut-out.
+    preset
+        The marketplace preset (canvas, size minimums, fill rules).
+    fill
+        Fraction of the canvas the product spans. Default None: `preset.fill_target`, which
+        leaves a margin so nothing touches the frame. Below `preset.fill_min` is refused.
+    """
     target = fill if fill is not None else preset.fill_target
     if preset.fill_min is not None and target < preset.fill_min:
         raise OptionError(f"fill {target} is below {preset.name}'s minimum {preset.fill_min}")

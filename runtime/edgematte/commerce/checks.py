@@ -15,18 +15,21 @@ from edgematte.commerce import measures
 from edgematte.commerce.canvas import canvas_size
 from edgematte.commerce.findings import CheckReport
 from edgematte.commerce.geometry import product_box
-from edgematte.commerce.presets import Preset
+from edgematte.commerce.marketplace_presets import Preset
 from edgematte.commerce.source_info import SourceInfo
-
-GENERIC_MIN_LONG_SIDE = 1000  # zoom on most marketplaces starts here
-BLUR_WARN = 0.6  # blur score above this (Laplacian variance < 67 at 1024 px) looks soft at zoom
-NOISE_WARN = 4.0  # sigma (0..255): grain starts to show in a white backdrop and fools the matte
-JPEG_QUALITY_WARN = 75
-BLOCKINESS_WARN = 1.35
-LOW_CONTRAST_DE = 12.0  # CIE76: below this the product and backdrop colours are hard to tell apart
-LOW_CONTRAST_SHARE = 0.25  # warn when this much of the outline is low-contrast
-UNEVEN_LIGHT = 25.0  # L* spread (p95 - p5) across the backdrop
-UPSCALE_WARN = 1.5  # the product would be enlarged more than this to fill the preset's canvas
+from edgematte.settings import (
+    BLOCKINESS_WARN,
+    BLUR_WARN,
+    GENERIC_MIN_LONG_SIDE,
+    JPEG_QUALITY_WARN,
+    LOW_CONTRAST_DE,
+    LOW_CONTRAST_SHARE,
+    NOISE_WARN,
+    SOLID_LEVEL,
+    UNEVEN_LIGHT,
+    UPSCALE_WARN,
+    WHITE_BACKDROP_L,
+)
 
 
 def _resolution(r: CheckReport, w: int, h: int, preset: Preset | None) -> None:
@@ -69,7 +72,33 @@ def _resolution(r: CheckReport, w: int, h: int, preset: Preset | None) -> None:
 def photo_checklist(
     rgb: np.ndarray, alpha: np.ndarray, info: SourceInfo | None, preset: Preset | None, source: str = ""
 ) -> CheckReport:
-    """`alpha` is the model's matte of the photo (it tells product from backdrop)."""
+    """The pre-upload checklist of a product photo: will it make a good marketplace image?
+
+    Checks resolution, framing, the enlargement the preset's canvas would need, product/backdrop
+    contrast, blur, noise, compression, colour space, bit depth and backdrop lighting.
+
+    Parameters
+    ----------
+    rgb
+        HxWx3 uint8, the photo (sRGB).
+    alpha
+        HxW uint8, the model's matte of the photo: it tells product from backdrop.
+    info
+        What the file is (format, JPEG tables, colour profile, bit depth), or None for pixels
+        without a file: the compression check then falls back to 8x8 blockiness and the colour
+        space and bit depth checks are skipped.
+    preset
+        The marketplace to check against, or None: a generic 1000 px long side
+        (settings.GENERIC_MIN_LONG_SIDE, where zoom starts on most marketplaces) and no
+        canvas, backdrop or policy findings.
+    source
+        Name shown in the report. Default "": `info.name`, else "<image>".
+
+    Returns
+    -------
+    A CheckReport of kind "photo"; it fails on a broken preset size rule, a product touching
+    the frame or no product found.
+    """
     h, w = rgb.shape[:2]
     r = CheckReport(source or (info.name if info else "<image>"), "photo", preset.name if preset else None)
     _resolution(r, w, h, preset)
@@ -120,7 +149,7 @@ def photo_checklist(
             LOW_CONTRAST_DE,
         )
 
-    region = cv2.dilate((alpha >= 128).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    region = cv2.dilate((alpha >= SOLID_LEVEL).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
     blur = measures.blur_score(rgb, region)
     r.add(
         "blur",
@@ -188,7 +217,7 @@ def photo_checklist(
             round(spread, 1),
             UNEVEN_LIGHT,
         )
-        if preset is not None and preset.white_background and mean_l < 80:
+        if preset is not None and preset.white_background and mean_l < WHITE_BACKDROP_L:
             r.add(
                 "backdrop",
                 "info",

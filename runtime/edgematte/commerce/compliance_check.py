@@ -12,15 +12,32 @@ import numpy as np
 
 from edgematte.commerce.findings import CheckReport
 from edgematte.commerce.geometry import box_of
-from edgematte.commerce.presets import Preset
+from edgematte.commerce.marketplace_presets import Preset
 from edgematte.commerce.source_info import SourceInfo
 from edgematte.commerce.whiteness import white_report
-
-ASPECT_TOLERANCE = 0.01
+from edgematte.settings import ASPECT_TOLERANCE
 
 
 def compliance_check(rgb: np.ndarray, alpha: np.ndarray | None, info: SourceInfo, preset: Preset) -> CheckReport:
-    """`rgb`/`alpha`: the decoded finished image (alpha None when it has none)."""
+    """Check a finished image file against a marketplace preset's rules.
+
+    Parameters
+    ----------
+    rgb
+        HxWx3 uint8, the decoded finished image.
+    alpha
+        HxW uint8, its alpha, or None when it has none. For a white-background preset the image
+        is judged as a viewer sees it: composited over black, so transparency fails.
+    info
+        What the file is (`inspect_source`): format, byte size, colour profile, bit depth,
+        frames.
+    preset
+        The rules to check.
+
+    Returns
+    -------
+    A CheckReport of kind "compliance"; every broken preset rule is a "fail".
+    """
     r = CheckReport(info.name, "compliance", preset.name)
     h, w = rgb.shape[:2]
     size_problems = preset.size_problems(w, h)

@@ -18,15 +18,22 @@ import numpy as np
 
 from edgematte.commerce import measures
 from edgematte.commerce.findings import CheckReport
-from edgematte.imageio import encode, write_atomic
-
-UNCERTAIN = (26, 230)  # alpha strictly between these is "unsure"
-BAND_WARN = 0.006  # mean unsure-band width above this fraction of the image diagonal
-HOLE_MIN = 0.002  # enclosed holes smaller than this fraction of the product's area are ignored
-LOST_PROB = 0.35
-LOST_MIN = 0.0015  # lost thin parts smaller than this fraction of the product's area are ignored
-CROP = 256
-MAX_CROPS = 6
+from edgematte.encode import encode
+from edgematte.files import write_atomic
+from edgematte.settings import (
+    BAND_WARN,
+    EDGE_CROP_PX,
+    EDGE_MAX_CROPS,
+    HOLE_MIN,
+    LOST_MIN,
+    LOST_PROB,
+    LOW_CONTRAST_DE,
+    LOW_CONTRAST_SHARE,
+    SOLID_LEVEL,
+    SPOT_DENSITY,
+    SPOT_WINDOW,
+    UNCERTAIN,
+)
 
 
 def _checker(h: int, w: int, cell: int = 16) -> np.ndarray:
@@ -37,9 +44,9 @@ def _checker(h: int, w: int, cell: int = 16) -> np.ndarray:
 
 def _crop_pair(rgb: np.ndarray, fg: np.ndarray, alpha: np.ndarray, cx: int, cy: int) -> np.ndarray:
     h, w = alpha.shape
-    x0 = int(min(max(cx - CROP // 2, 0), max(0, w - CROP)))
-    y0 = int(min(max(cy - CROP // 2, 0), max(0, h - CROP)))
-    sl = (slice(y0, y0 + CROP), slice(x0, x0 + CROP))
+    x0 = int(min(max(cx - EDGE_CROP_PX // 2, 0), max(0, w - EDGE_CROP_PX)))
+    y0 = int(min(max(cy - EDGE_CROP_PX // 2, 0), max(0, h - EDGE_CROP_PX)))
+    sl = (slice(y0, y0 + EDGE_CROP_PX), slice(x0, x0 + EDGE_CROP_PX))
     a = alpha[sl].astype(np.float32)[..., None] / 255.0
     cut = np.clip(fg[sl] * a + _checker(*alpha[sl].shape) * (1 - a) + 0.5, 0, 255).astype(np.uint8)
     gap = np.full((cut.shape[0], 4, 3), 255, np.uint8)
@@ -54,10 +61,35 @@ def edge_report(
     source: str = "",
     crops_dir: str | Path | None = None,
 ) -> CheckReport:
+    """Where a cut-out is likely wrong: a wide soft band, enclosed holes, low contrast, thin parts lost.
+
+    Parameters
+    ----------
+    rgb
+        HxWx3 uint8, the original photo.
+    fg
+        HxWx3 uint8, the cut-out's foreground colours (shown over a checkerboard in the crops).
+    alpha
+        HxW uint8, the cut-out's alpha.
+    mask_lowres
+        The model's probability map (any size, 0..1), or None: then the thin-parts check (what
+        the model saw at >= settings.LOST_PROB but the alpha dropped) is skipped.
+    source
+        Name shown in the report and stem of the crop files. Default "": "<image>" (crops are
+        named "image.spotN-...").
+    crops_dir
+        Folder for the 100% crops (photo | cut-out, each settings.EDGE_CROP_PX square at most)
+        of the worst spots, at most settings.EDGE_MAX_CROPS of them. Default None: no files are written.
+
+    Returns
+    -------
+    A CheckReport of kind "edges" (paths of the crops written in `crops`); it fails only when
+    the cut-out is empty.
+    """
     r = CheckReport(source or "<image>", "edges", None)
     h, w = alpha.shape
     diag = float(np.hypot(h, w))
-    solid = (alpha >= 128).astype(np.uint8)
+    solid = (alpha >= SOLID_LEVEL).astype(np.uint8)
     area = int(solid.sum())
     if area == 0:
         r.add("product", "fail", "the cut-out is empty", "check the photo shows a product against a plain backdrop")
@@ -80,11 +112,11 @@ def edge_report(
         round(BAND_WARN * diag, 1),
     )
     # The densest unsure spots are worth a look either way.
-    k = max(9, int(diag * 0.02)) | 1
+    k = max(9, int(diag * SPOT_WINDOW)) | 1
     density = cv2.boxFilter(unsure.astype(np.float32), -1, (k, k))
     for _ in range(2):
         y, x = np.unravel_index(int(np.argmax(density)), density.shape)
-        if density[y, x] < 0.35:
+        if density[y, x] < SPOT_DENSITY:
             break
         spots.append((float(density[y, x]), int(x), int(y), "wide soft edge"))
         density[max(0, y - k) : y + k, max(0, x - k) : x + k] = 0
@@ -112,14 +144,14 @@ def edge_report(
 
     de = measures.boundary_contrast(rgb, alpha)
     if de.size:
-        low = float((de < 12).mean())
+        low = float((de < LOW_CONTRAST_DE).mean())
         r.add(
             "contrast",
-            "warn" if low > 0.25 else "ok",
-            f"{low:.0%} of the outline has product and backdrop colours closer than dE 12",
+            "warn" if low > LOW_CONTRAST_SHARE else "ok",
+            f"{low:.0%} of the outline has product and backdrop colours closer than dE {LOW_CONTRAST_DE:.0f}",
             "edges there are guesses: reshoot against a contrasting backdrop",
             round(low, 3),
-            0.25,
+            LOW_CONTRAST_SHARE,
         )
 
     if mask_lowres is not None:
@@ -150,9 +182,9 @@ def edge_report(
     if crops_dir is not None and spots:
         spots.sort(reverse=True)
         stem = Path(source).stem if source else "image"
-        for i, (_, x, y, why) in enumerate(spots[:MAX_CROPS]):
+        for i, (_, x, y, why) in enumerate(spots[:EDGE_MAX_CROPS]):
             tile = _crop_pair(rgb, fg, alpha, x, y)
             name = f"{stem}.spot{i + 1}-{why.replace(' ', '-')}.png"
-            path = write_atomic(Path(crops_dir) / name, encode(tile, None, "PNG"))
+            path = write_atomic(Path(crops_dir) / name, encode(tile, "PNG"))
             r.crops.append(str(path))
     return r

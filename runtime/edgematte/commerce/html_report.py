@@ -13,25 +13,37 @@ import cv2
 import numpy as np
 
 from edgematte.commerce.findings import CheckReport
-from edgematte.imageio import decode, encode, write_atomic
+from edgematte.decode import decode
+from edgematte.encode import encode
+from edgematte.errors import EdgematteError
+from edgematte.files import write_atomic
+from edgematte.settings import THUMB_JPEG_QUALITY, THUMB_PX
 
-THUMB = 240
 COLOURS = {"fail": "#c62828", "warn": "#ef6c00", "ok": "#2e7d32", "info": "#546e7a"}
 
 
 def _thumb(path: str) -> str:
     try:
         rgb = decode(path).rgb
-    except Exception:  # a thumbnail must never break the report
+    except EdgematteError:  # an unreadable file gets no thumbnail; its row still shows why
         return ""
     h, w = rgb.shape[:2]
-    s = THUMB / max(h, w)
+    s = THUMB_PX / max(h, w)
     small = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-    blob = encode(np.ascontiguousarray(small), None, "JPEG", quality=80)
+    blob = encode(np.ascontiguousarray(small), "JPEG", quality=THUMB_JPEG_QUALITY)
     return f'<img src="data:image/jpeg;base64,{base64.b64encode(blob).decode()}" alt="">'
 
 
 def render_html(reports: list[CheckReport]) -> str:
+    """One self-contained HTML page: per report, a thumbnail of its source and its findings.
+
+    Parameters
+    ----------
+    reports
+        The reports to show, in order. A source is decoded once for its thumbnail
+        (settings.THUMB_PX long side) however many reports name it; a source that cannot be
+        decoded gets no thumbnail.
+    """
     rows = []
     thumbs: dict[str, str] = {}
     for r in reports:
@@ -52,10 +64,19 @@ def render_html(reports: list[CheckReport]) -> str:
     return (
         "<!doctype html><meta charset='utf-8'><title>edgematte check</title>"
         "<style>body{font-family:sans-serif;margin:1.5em}td{vertical-align:top;padding:8px;"
-        "border-bottom:1px solid #ddd}ul{margin:4px 0;padding-left:1.2em}img{max-width:240px}</style>"
+        f"border-bottom:1px solid #ddd}}ul{{margin:4px 0;padding-left:1.2em}}img{{max-width:{THUMB_PX}px}}</style>"
         f"<h1>edgematte check</h1><p>{len(reports)} reports, {failed} failed.</p><table>{''.join(rows)}</table>"
     )
 
 
 def write_html(path: str | Path, reports: list[CheckReport]) -> Path:
+    """Write `render_html(reports)` to `path` atomically; returns the path written.
+
+    Parameters
+    ----------
+    path
+        The .html file to write (replaced if it exists).
+    reports
+        As in `render_html`.
+    """
     return write_atomic(path, render_html(reports).encode())

@@ -14,37 +14,48 @@ from pathlib import Path
 from typing import Any
 
 from edgematte.errors import OptionError
-
-FORMATS = {"JPEG", "PNG", "TIFF", "GIF", "WEBP", "BMP"}
+from edgematte.formats import normalise_format
 
 
 @dataclass(frozen=True)
 class Preset:
-    name: str
-    title: str
-    canvas: tuple[int, int]  # (w, h)
-    fill_min: float | None = None
-    fill_target: float = 0.85
-    min_long_side: int | None = None
-    recommended_long_side: int | None = None
-    max_long_side: int | None = None
-    min_short_side: int | None = None
-    min_width: int | None = None
-    min_height: int | None = None
-    aspect: float | None = None
-    max_bytes: int | None = None
-    white_background: bool = False
-    formats: tuple[str, ...] = ("JPEG", "PNG")
-    colour_space: str | None = "sRGB"
-    bit_depth: int | None = None
-    transparency: bool = True
-    animated: bool = True
-    no_borders_text: bool = False
-    advice: str = ""
-    sources: tuple[str, ...] = field(default_factory=tuple)
+    """One marketplace's rules for a main image (keys as in data/presets.toml; None: no such rule)."""
+
+    name: str  # the TOML table's name, e.g. "amazon"
+    title: str  # for messages (the name when the file gives none)
+    canvas: tuple[int, int]  # (w, h) that `compose` and `resize` produce
+    fill_min: float | None = None  # hard rule: the product's box spans at least this along its limiting side
+    fill_target: float = 0.85  # what `compose` aims for: leaves a margin so nothing touches the frame
+    min_long_side: int | None = None  # px
+    recommended_long_side: int | None = None  # px: a warning below it, not a failure
+    max_long_side: int | None = None  # px
+    min_short_side: int | None = None  # px
+    min_width: int | None = None  # px
+    min_height: int | None = None  # px
+    aspect: float | None = None  # required width / height, checked within settings.ASPECT_TOLERANCE
+    max_bytes: int | None = None  # file size limit
+    white_background: bool = False  # background pixels must be exactly RGB 255
+    formats: tuple[str, ...] = ("JPEG", "PNG")  # accepted containers (normalised names)
+    colour_space: str | None = "sRGB"  # "sRGB": an embedded profile must be sRGB (or none)
+    bit_depth: int | None = None  # required bits per channel (8 in the built-in presets that set it)
+    transparency: bool = True  # False: no transparent pixels allowed
+    animated: bool = True  # False: a single frame only
+    no_borders_text: bool = False  # a reminder only (text cannot be judged); printed as advice
+    advice: str = ""  # extra guidance printed with the checklist
+    sources: tuple[str, ...] = field(default_factory=tuple)  # where the rules come from
 
     def size_problems(self, width: int, height: int) -> list[str]:
-        """The preset's pixel-size rules this width x height breaks (empty: all met)."""
+        """The preset's pixel-size rules this width x height breaks (empty: all met).
+
+        Parameters
+        ----------
+        width, height
+            The image's size in px.
+
+        Returns
+        -------
+        One message per broken rule, e.g. "longest side 800 < 1000 px".
+        """
         long, short = max(width, height), min(width, height)
         rules = [
             (self.min_long_side, long, "longest side", lambda v, lim: v < lim, "<"),
@@ -76,10 +87,12 @@ def _parse(name: str, raw: dict[str, Any], origin: str) -> Preset:
     if not (16 <= w <= 20000 and 16 <= h <= 20000):
         raise OptionError(f"{origin}: preset '{name}': canvas {w}x{h} is out of range 16..20000")
     values = dict(raw, canvas=(w, h), title=raw.get("title", name))
-    formats = tuple(str(f).upper().replace("JPG", "JPEG") for f in raw.get("formats", ("JPEG", "PNG")))
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
-        raise OptionError(f"{origin}: preset '{name}': unknown formats {bad}; use {sorted(FORMATS)}")
+    try:
+        formats = tuple(normalise_format(f) for f in raw.get("formats", ("JPEG", "PNG")))
+    except OptionError as exc:
+        raise OptionError(f"{origin}: preset '{name}': {exc}") from None
+    if not formats:
+        raise OptionError(f"{origin}: preset '{name}': an empty list of formats")
     values["formats"] = formats
     values["sources"] = tuple(raw.get("sources", ()))
     for key in ("fill_min", "fill_target"):
@@ -97,7 +110,19 @@ def _load(text: str, origin: str) -> dict[str, Preset]:
 
 
 def presets(extra: str | os.PathLike | None = None) -> dict[str, Preset]:
-    """Built-in presets, overlaid with the user's file (argument, else $EDGEMATTE_PRESETS)."""
+    """Built-in presets, overlaid with the user's file (argument, else $EDGEMATTE_PRESETS).
+
+    Parameters
+    ----------
+    extra
+        A TOML file of presets in the built-in file's shape; a preset with a built-in name
+        replaces the built-in one. Default None: $EDGEMATTE_PRESETS, else built-ins only.
+
+    Raises
+    ------
+    OptionError
+        When the file is missing, is not valid TOML, or a preset in it is malformed.
+    """
     text = resources.files("edgematte").joinpath("data/presets.toml").read_text()
     out = _load(text, "built-in presets")
     extra = extra or os.environ.get("EDGEMATTE_PRESETS")
@@ -110,6 +135,21 @@ def presets(extra: str | os.PathLike | None = None) -> dict[str, Preset]:
 
 
 def get_preset(name: str | Preset, extra: str | os.PathLike | None = None) -> Preset:
+    """A preset by name (case-insensitive), or `name` itself when it is a Preset already.
+
+    Parameters
+    ----------
+    name
+        A preset's name, or a Preset (returned as it is).
+    extra
+        The user's presets file, as in `presets`. Default None: $EDGEMATTE_PRESETS, else
+        built-ins only.
+
+    Raises
+    ------
+    OptionError
+        When no preset has that name.
+    """
     if isinstance(name, Preset):
         return name
     all_presets = presets(extra)

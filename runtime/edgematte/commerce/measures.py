@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-SHARPNESS_SIDE = 1024  # px: sharpness is measured at this long side, so it does not depend on size
+from edgematte.settings import SHARPNESS_SIDE, SOLID_LEVEL
 
 # IJG's standard luminance quantisation table (ITU T.81 Annex K), in zigzag-free row order.
 _STD_LUMA = np.array(
@@ -23,6 +23,13 @@ _STD_LUMA = np.array(
 
 
 def grey(rgb: np.ndarray) -> np.ndarray:
+    """Luma (OpenCV's RGB2GRAY, BT.601 weights) of an HxWx3 uint8 RGB image, as HxW uint8.
+
+    Parameters
+    ----------
+    rgb
+        HxWx3 uint8.
+    """
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
@@ -36,8 +43,19 @@ def _at_side(img: np.ndarray, side: int) -> tuple[np.ndarray, float]:
 
 
 def sharpness(rgb: np.ndarray, region: np.ndarray | None = None) -> float:
-    """Variance of the Laplacian of the grey image at a 1024 px long side (inside `region` if given:
-    a plain backdrop has no detail and would read as blur)."""
+    """Variance of the Laplacian of the grey image at a 1024 px long side: higher is sharper.
+
+    Measured at settings.SHARPNESS_SIDE (1024 px) so the value does not depend on the photo's size.
+
+    Parameters
+    ----------
+    rgb
+        HxWx3 uint8.
+    region
+        HxW mask of where to measure (the product and its outline). Default None: the whole
+        image. A plain backdrop has no detail and would read as blur; a region of under 1000 px
+        at the measuring size falls back to the whole image.
+    """
     g, _ = _at_side(grey(rgb), SHARPNESS_SIDE)
     lap = cv2.Laplacian(g.astype(np.float32), cv2.CV_32F, ksize=1)
     if region is not None:
@@ -48,7 +66,13 @@ def sharpness(rgb: np.ndarray, region: np.ndarray | None = None) -> float:
 
 
 def blur_score(rgb: np.ndarray, region: np.ndarray | None = None) -> float:
-    """0 (crisp) .. 1 (featureless): 1 / (1 + sharpness / 100). Rises as the photo gets blurrier."""
+    """0 (crisp) .. 1 (featureless): 1 / (1 + sharpness / 100). Rises as the photo gets blurrier.
+
+    Parameters
+    ----------
+    rgb, region
+        As in `sharpness`.
+    """
     return 1.0 / (1.0 + sharpness(rgb, region) / 100.0)
 
 
@@ -58,7 +82,15 @@ def noise_sigma(rgb: np.ndarray) -> float:
     The 3x3 mask [1 -2 1; -2 4 -2; 1 -2 1] cancels smooth image structure; what survives in
     flat areas is noise: sigma = sqrt(pi/2) / 6 * mean |I * M|. Pixels on the strongest 10% of
     edges are left out so texture does not count as noise. Measured at native resolution
-    (downscaling would average the noise away), on the central 4 MP at most.
+    (downscaling would average the noise away), on the central 4 MP at most. Clipped pixels
+    (grey <= 2 or >= 253) are left out too; fewer than 1000 usable pixels give 0.
+
+    J. Immerkaer, "Fast Noise Variance Estimation", CVIU 64(2), 1996.
+
+    Parameters
+    ----------
+    rgb
+        HxWx3 uint8.
     """
     g = grey(rgb).astype(np.float32)
     h, w = g.shape
@@ -82,7 +114,17 @@ def noise_sigma(rgb: np.ndarray) -> float:
 
 
 def jpeg_quality(quantization: dict | None) -> int | None:
-    """Estimated IJG quality (1..100) from a JPEG's luminance table (Pillow's `im.quantization`)."""
+    """Estimated IJG quality (1..100) from a JPEG's luminance table (Pillow's `im.quantization`).
+
+    The quality whose scaled standard table (ITU T.81 Annex K, IJG scaling) is closest to the
+    file's, compared as sorted values so the table's order does not matter.
+
+    Parameters
+    ----------
+    quantization
+        Pillow's dict of tables, table 0 the luminance one. None (not a JPEG) or a table that is
+        not 8x8 gives None.
+    """
     if not quantization or 0 not in quantization:
         return None
     table = np.asarray(quantization[0], np.float64)
@@ -99,7 +141,13 @@ def jpeg_quality(quantization: dict | None) -> int | None:
 
 
 def blockiness(rgb: np.ndarray) -> float:
-    """Mean step across 8x8 block boundaries / mean step elsewhere: ~1 clean, > 1.3 blocky JPEG."""
+    """Mean step across 8x8 block boundaries / mean step elsewhere: ~1 clean, > 1.3 blocky JPEG.
+
+    Parameters
+    ----------
+    rgb
+        HxWx3 uint8, on the 8x8 grid of the file (not cropped or resized).
+    """
     g = grey(rgb).astype(np.float32)
     dx = np.abs(np.diff(g, axis=1))
     dy = np.abs(np.diff(g, axis=0))
@@ -117,8 +165,28 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
 
 
 def boundary_contrast(rgb: np.ndarray, alpha: np.ndarray, band: int = 6) -> np.ndarray:
-    """CIE76 colour difference between the product's and the backdrop's local colours at each
-    boundary pixel (measured at a 1024 px long side): low values are where a cut-out can fail."""
+    """CIE76 colour difference (Euclidean distance in L*a*b*) across the product's outline.
+
+    At each boundary pixel (alpha crossing 128, at a 1024 px long side) the mean Lab colour of
+    the nearby solid product (alpha >= 230) is compared with that of the nearby clear backdrop
+    (alpha <= 25); pixels with 3 or fewer of either near them are skipped. Low values are where a
+    cut-out can fail.
+
+    Parameters
+    ----------
+    rgb
+        HxWx3 uint8, the photo.
+    alpha
+        HxW uint8 matte of the photo.
+    band
+        Half-side of the square neighbourhood in px at the measuring size (a (2 band + 1)^2
+        window). Default 6: 13 px at 1024 px, wide enough to reach past the soft edge to solid
+        product and clear backdrop on both sides.
+
+    Returns
+    -------
+    1-D float32 array, one dE per boundary pixel (empty when there is none).
+    """
     small, _ = _at_side(rgb, SHARPNESS_SIDE)
     a = cv2.resize(alpha, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
     lab = _lab(small)
@@ -133,13 +201,26 @@ def boundary_contrast(rgb: np.ndarray, alpha: np.ndarray, band: int = 6) -> np.n
 
     mi, wi = local_mean(inside)
     mo, wo = local_mean(outside)
-    solid = (a >= 128).astype(np.uint8)
+    solid = (a >= SOLID_LEVEL).astype(np.uint8)
     edge = (cv2.morphologyEx(solid, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0) & (wi > 3) & (wo > 3)
     return np.linalg.norm(mi[edge] - mo[edge], axis=1)
 
 
 def backdrop_evenness(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[float, float] | None:
-    """(mean L*, spread of L* = p95 - p5) over the backdrop, at 256 px: uneven light shows as spread."""
+    """(mean L*, spread of L* = p95 - p5) over the backdrop, at 256 px: uneven light shows as spread.
+
+    Parameters
+    ----------
+    rgb
+        HxWx3 uint8, the photo.
+    alpha
+        HxW uint8 matte: the backdrop is where it is <= 10. None: the whole frame.
+
+    Returns
+    -------
+    (mean, spread) in L* units (0..100), or None when fewer than 200 backdrop pixels remain at
+    256 px.
+    """
     small, _ = _at_side(rgb, 256)
     lab = _lab(small)
     if alpha is not None:

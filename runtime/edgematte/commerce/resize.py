@@ -3,7 +3,7 @@
 The largest window of the canvas's aspect ratio that fits in the photo is tried first: if it
 holds the product's box plus a margin, the photo is cropped to it (centred on the product, as
 little cropped as the aspect allows). Otherwise the window is grown to hold the box and the part
-outside the photo is padded (with the photo's own backdrop colour by default), so the product
+outside the photo is padded (by default with the photo's own edge, mirrored and blurred), so the product
 is never cut. The window is then scaled to the canvas size.
 """
 
@@ -15,31 +15,43 @@ import cv2
 import numpy as np
 
 from edgematte.commerce.geometry import Box, product_box
-
-MARGIN = 0.04  # fraction of the canvas's side kept clear around the product when cropping
+from edgematte.settings import PAD_BLUR, RESIZE_MARGIN
 
 
 @dataclass
 class Resized:
-    rgb: np.ndarray
+    """A photo fitted to a canvas, and the source window it was taken from."""
+
+    rgb: np.ndarray  # canvas-size HxWx3 uint8
     alpha: np.ndarray | None  # the input's own alpha, carried through (None for opaque photos)
     window: Box  # the window in source pixels (may extend outside the photo: padded)
-    padded: bool
+    padded: bool  # the window extends outside the photo, so part of the output is padding
     scale: float  # window pixels -> canvas pixels
 
 
-def backdrop_colour(rgb: np.ndarray, ring: float = 0.02) -> tuple[int, int, int]:
-    """Median colour of the photo's outer ring: what the backdrop looks like at the frame."""
-    h, w = rgb.shape[:2]
-    k = max(1, round(min(h, w) * ring))
-    ring_px = np.concatenate(
-        [rgb[:k].reshape(-1, 3), rgb[-k:].reshape(-1, 3), rgb[:, :k].reshape(-1, 3), rgb[:, -k:].reshape(-1, 3)]
-    )
-    return tuple(int(v) for v in np.median(ring_px, axis=0))  # type: ignore[return-value]
+def choose_window(width: int, height: int, box: Box | None, aspect: float, margin: float = RESIZE_MARGIN) -> Box:
+    """The source window (aspect `aspect` = w/h) holding `box` plus margin, cropped or padded.
 
+    The largest window of that aspect inside the photo is used when it holds the box with
+    `margin` clear on each side, centred on the product as far as the photo allows; otherwise it is grown around the box
+    (and will be padded). The result is widened, if rounding requires, to never cut the box.
 
-def choose_window(width: int, height: int, box: Box | None, aspect: float, margin: float = MARGIN) -> Box:
-    """The source window (aspect `aspect` = w/h) holding `box` plus margin, cropped or padded."""
+    Parameters
+    ----------
+    width, height
+        The photo's size in px.
+    box
+        The product's box, or None: the centred largest window.
+    aspect
+        The canvas's width / height.
+    margin
+        Fraction of the window's side kept clear around the box. Default
+        settings.RESIZE_MARGIN (0.04).
+
+    Returns
+    -------
+    The window in source pixels; it may extend outside the photo (negative or beyond the size).
+    """
     # Largest window of this aspect inside the photo.
     ww, wh = (height * aspect, height) if width / height > aspect else (width, width / aspect)
     if box is None:
@@ -85,7 +97,7 @@ def _extract(img: np.ndarray, win: Box, fill: tuple[int, ...] | int | None) -> n
     rt, rb, rl, rr = (min(v, lim - 1) for v, lim in ((top, ch), (bottom, ch), (left, cw), (right, cw)))
     out = cv2.copyMakeBorder(crop, rt, rb, rl, rr, cv2.BORDER_REFLECT_101)
     out = cv2.copyMakeBorder(out, top - rt, bottom - rb, left - rl, right - rr, cv2.BORDER_REPLICATE)
-    sigma = 0.03 * max(out.shape[:2])
+    sigma = PAD_BLUR * max(out.shape[:2])
     small = max(1.0, sigma / 8)  # blur at 1/8 size: same look, 64x cheaper
     tiny = cv2.resize(out, (max(1, round(out.shape[1] / small)), max(1, round(out.shape[0] / small))),
                       interpolation=cv2.INTER_AREA)  # fmt: skip
@@ -101,10 +113,30 @@ def resize_to_canvas(
     *,
     pad: tuple[int, int, int] | None = None,  # None: the photo's own edge, mirrored and blurred
     own_alpha: np.ndarray | None = None,
-    margin: float = MARGIN,
+    margin: float = RESIZE_MARGIN,
 ) -> Resized:
-    """`subject_alpha` locates the product (a model's matte or the input's alpha); `own_alpha`,
-    if the input has one, is carried to the output (padding is transparent there)."""
+    """Fit a photo to a canvas size by cropping or padding, never cutting the product.
+
+    Parameters
+    ----------
+    rgb
+        HxWx3 uint8, the photo.
+    subject_alpha
+        HxW uint8 that locates the product (a model's matte or the input's alpha). None: no
+        product to keep; the centred largest window of the canvas's aspect is used.
+    canvas
+        (width, height) of the output in px.
+    pad
+        Colour for the padding outside the photo. Default None: the photo's own edge, mirrored
+        and heavily blurred, which continues a plain backdrop exactly and a busy one without
+        hard seams.
+    own_alpha
+        HxW uint8, the input's own alpha to carry to the output (padding is transparent there).
+        Default None: an opaque photo, `Resized.alpha` is None.
+    margin
+        Fraction of the window's side kept clear around the product. Default
+        settings.RESIZE_MARGIN (0.04).
+    """
     h, w = rgb.shape[:2]
     cw, ch = canvas
     box = product_box(subject_alpha) if subject_alpha is not None else None

@@ -18,19 +18,22 @@ HIGH_BIT_MODES = {"I;16", "I;16B", "I;16L", "I", "F", "RGB;16", "RGBA;16"}
 
 @dataclass
 class SourceInfo:
-    name: str
-    format: str | None
+    """What an image file is, read from its container (Pillow's header), not its pixels."""
+
+    name: str  # the path as given, or "<bytes>"
+    format: str | None  # Pillow's format name, e.g. "JPEG", "PNG"
     width: int
     height: int
-    mode: str
-    bytes: int | None
+    mode: str  # Pillow's mode, e.g. "RGB", "RGBA", "CMYK", "I;16"
+    bytes: int | None  # file size
     icc: str | None  # the embedded profile's description, None if none
-    frames: int
-    quantization: dict | None
-    has_alpha: bool
+    frames: int  # 1 for a still image
+    quantization: dict | None  # a JPEG's quantisation tables (Pillow's `im.quantization`), else None
+    has_alpha: bool  # an alpha channel, or a transparency key (palette or colour)
 
     @property
     def bit_depth(self) -> int:
+        """Bits per channel implied by the mode: 16 for high-bit modes, 1 for bilevel, else 8."""
         if self.mode in HIGH_BIT_MODES or self.mode.endswith(";16"):
             return 16
         if self.mode == "1":
@@ -39,10 +42,23 @@ class SourceInfo:
 
     @property
     def is_srgb(self) -> bool:
+        """True when there is no profile (read as sRGB) or the profile's description names sRGB."""
         return self.icc is None or "srgb" in self.icc.lower().replace(" ", "").replace("-", "")
 
 
 def inspect_source(data: Any) -> SourceInfo:
+    """Read what an image file is (format, size, mode, profile, frames, JPEG tables) from its header.
+
+    Parameters
+    ----------
+    data
+        A path (str or os.PathLike) or the file's bytes.
+
+    Raises
+    ------
+    ImageError
+        When the file cannot be read or is not an image Pillow can open.
+    """
     if isinstance(data, str | os.PathLike):
         path = Path(data)
         try:

@@ -17,37 +17,44 @@ import cv2
 import numpy as np
 
 from edgematte.commerce.geometry import channel_min
-
-NEAR_WHITE = 235
-WHITE_ENOUGH = 253  # the backdrop that bounds the product (for fill): white up to JPEG ringing
-EDGE_ZONE = 12  # px: covers an anti-aliased edge plus the JPEG block it falls in
-BORDER = 2  # px: the outer frame ring that must be pure white on a white-background preset
+from edgematte.settings import EDGE_ZONE, NEAR_WHITE, WHITE_BORDER, WHITE_ENOUGH
 
 
 @dataclass
 class WhiteReport:
+    """How white a finished image's background is (see the module docstring for the regions)."""
+
     border_white: float  # fraction of the outer ring that is exactly 255
     backdrop_offwhite: int  # near-white-but-not-255 pixels, away from the product, reaching the frame
     inner_offwhite: int  # such pixels enclosed near the product: a shadow, or a light part of the product
     background_min: int  # darkest channel value in the off-white backdrop (255 if none)
-    background_pixels: int
+    background_pixels: int  # near-white backdrop pixels farther than EDGE_ZONE px from the product
     product: np.ndarray  # bool HxW: everything not bounded off by the (near) 255 backdrop: fill, framing
 
     @property
     def ok(self) -> bool:
+        """True when the frame ring is all 255 and no off-white backdrop reaches the frame."""
         return self.border_white == 1.0 and self.backdrop_offwhite == 0
 
 
 def white_report(rgb: np.ndarray) -> WhiteReport:
-    """Off-white that reaches the frame is a backdrop that is not pure white (a 250 backdrop, a
+    """Measure how white a finished image's background is, from its pixels alone.
+
+    Off-white that reaches the frame is a backdrop that is not pure white (a 250 backdrop, a
     vignette): a failure. Off-white enclosed near the product cannot be told apart from a light
-    part of the product (a white mug merges with the white around it): reported, not failed."""
+    part of the product (a white mug merges with the white around it): reported, not failed.
+
+    Parameters
+    ----------
+    rgb
+        HxWx3 uint8, the finished image as a viewer sees it (flattened if it had alpha).
+    """
     h, w = rgb.shape[:2]
     lo = channel_min(rgb)
     near = (lo >= NEAR_WHITE).astype(np.uint8)
     _, labels = cv2.connectedComponents(near, connectivity=4)
     ring = np.zeros((h, w), bool)
-    ring[:BORDER], ring[-BORDER:], ring[:, :BORDER], ring[:, -BORDER:] = True, True, True, True
+    ring[:WHITE_BORDER], ring[-WHITE_BORDER:], ring[:, :WHITE_BORDER], ring[:, -WHITE_BORDER:] = True, True, True, True
     on_border = np.unique(labels[ring & (near > 0)])
     background = np.isin(labels, on_border[on_border > 0]) if on_border.size else np.zeros((h, w), bool)
     product = ~_border_connected(lo >= WHITE_ENOUGH, ring)
@@ -78,6 +85,17 @@ def _border_connected(mask: np.ndarray, ring: np.ndarray) -> np.ndarray:
 
 
 def clear_where_transparent(rgb: np.ndarray, alpha: np.ndarray) -> bool:
-    """Our own canvas: every pixel with no product within EDGE_ZONE px is exactly 255."""
+    """Our own canvas: every pixel with no product within EDGE_ZONE px is exactly 255.
+
+    `compose` uses it on its own encoded file, where the alpha says where the product is, instead
+    of guessing it from the pixels as `white_report` must.
+
+    Parameters
+    ----------
+    rgb
+        HxWx3 uint8, the decoded encoded canvas.
+    alpha
+        HxW uint8, where the product was placed (Canvas.alpha).
+    """
     zone = cv2.dilate((alpha > 0).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (2 * EDGE_ZONE + 1,) * 2))
     return bool((channel_min(rgb)[zone == 0] == 255).all())

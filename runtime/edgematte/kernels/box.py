@@ -8,16 +8,29 @@ sums make the cost independent of r.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from edgematte.kernels import parallel_kernel
 
 
-@njit(cache=True, parallel=True, fastmath=True)
+@parallel_kernel
 def box_mean(src: np.ndarray, r: int) -> np.ndarray:
     """Mean of `src` (HxWxC float32, C-contiguous) over clipped (2r+1)x(2r+1) windows.
 
     Rows are split into bands, one task each: a band keeps running column sums over the
     window's rows (one add and one subtract per value per row) and takes each output row
     from a prefix sum along x. Everything streams through contiguous rows.
+
+    Parameters
+    ----------
+    src
+        HxWxC float32, C-contiguous (the kernel reshapes it to rows without a copy).
+    r
+        Window radius in px; the cost does not depend on it.
+
+    Returns
+    -------
+    HxWxC float32: each value divided by the number of window pixels inside the image.
     """
     H, W, C = src.shape
     WC = W * C
@@ -60,7 +73,15 @@ def box_mean(src: np.ndarray, r: int) -> np.ndarray:
 
 
 def box_mean_reference(src: np.ndarray, r: int) -> np.ndarray:
-    """Plain NumPy (cumulative sums) version of `box_mean`, for parity tests."""
+    """Plain NumPy (cumulative sums, float64) version of `box_mean`, for parity tests.
+
+    Parameters
+    ----------
+    src
+        HxWxC array of any real dtype.
+    r
+        Window radius in px.
+    """
     a = src.astype(np.float64)
     H, W = a.shape[:2]
 

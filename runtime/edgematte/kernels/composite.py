@@ -7,15 +7,30 @@ estimated foreground (kernels/foreground.py), so no old-background fringe shows.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from edgematte.kernels import parallel_kernel
 from edgematte.kernels.cutout import cell_starts, nearest_cells
 from edgematte.kernels.sampling import axis_weights
 
 
-@njit(cache=True, parallel=True, fastmath=True)
+@parallel_kernel
 def composite_colour(fg: np.ndarray, alpha: np.ndarray, colour: np.ndarray) -> np.ndarray:
-    """fg: HxWx3 uint8, alpha: HxW uint8, colour: 3 uint8 -> HxWx3 uint8."""
+    """Composite a cut-out over one flat colour: a F + (1 - a) C, rounded to uint8.
+
+    Parameters
+    ----------
+    fg
+        HxWx3 uint8 foreground colours (the blur-fusion estimate, not the raw photo).
+    alpha
+        HxW uint8. Opaque (255) and clear (0) pixels are copied without arithmetic.
+    colour
+        (3,) uint8 background colour.
+
+    Returns
+    -------
+    HxWx3 uint8.
+    """
     H, W, _ = fg.shape
     out = np.empty((H, W, 3), dtype=np.uint8)
     for y in prange(H):
@@ -34,9 +49,23 @@ def composite_colour(fg: np.ndarray, alpha: np.ndarray, colour: np.ndarray) -> n
     return out
 
 
-@njit(cache=True, parallel=True, fastmath=True)
+@parallel_kernel
 def composite_image(fg: np.ndarray, alpha: np.ndarray, bg: np.ndarray) -> np.ndarray:
-    """fg, bg: HxWx3 uint8 (same size), alpha: HxW uint8 -> HxWx3 uint8."""
+    """Composite a cut-out over a background image of the same size: a F + (1 - a) B, rounded.
+
+    Parameters
+    ----------
+    fg
+        HxWx3 uint8 foreground colours.
+    alpha
+        HxW uint8.
+    bg
+        HxWx3 uint8 background, the same size as `fg`.
+
+    Returns
+    -------
+    HxWx3 uint8.
+    """
     H, W, _ = fg.shape
     out = np.empty((H, W, 3), dtype=np.uint8)
     for y in prange(H):
@@ -49,20 +78,46 @@ def composite_image(fg: np.ndarray, alpha: np.ndarray, bg: np.ndarray) -> np.nda
 
 
 def composite_reference(fg: np.ndarray, alpha: np.ndarray, bg: np.ndarray) -> np.ndarray:
-    """NumPy reference; `bg` may be a colour (3,) or an image (HxWx3)."""
+    """NumPy reference of `composite_colour` and `composite_image`.
+
+    Parameters
+    ----------
+    fg
+        HxWx3 uint8 foreground colours.
+    alpha
+        HxW uint8.
+    bg
+        A colour (3,) or an image (HxWx3), broadcast to `fg`'s shape.
+    """
     a = alpha.astype(np.int32)[..., None]
     b = np.broadcast_to(np.asarray(bg, np.int32), fg.shape)
     return ((a * fg.astype(np.int32) + (255 - a) * b + 127) // 255).astype(np.uint8)
 
 
-@njit(cache=True, parallel=True, fastmath=True)
+@parallel_kernel
 def composite_cells(frame: np.ndarray, coef: np.ndarray, state: np.ndarray, bg: np.ndarray) -> np.ndarray:
     """Preview frames in one pass: alpha from the guided-filter coefficients, then over `bg`.
 
     Like kernels/cutout.py, cells of the working grid whose alpha is saturated skip the
     per-pixel fit: opaque cells copy the frame, clear cells copy the background; only
-    mixed cells (the person's outline) compute alpha = a . I + b and blend.
-    frame, bg: HxWx3 uint8; coef hxwx4; state hxw uint8 (0 clear, 1 mixed, 255 opaque).
+    mixed cells (the person's outline) compute alpha = a . I + b and blend. No foreground
+    estimation: a preview frame is blended with its own colours.
+
+    Parameters
+    ----------
+    frame
+        HxWx3 uint8 camera frame (the guide I, read as 0..1).
+    coef
+        hxwx4 float32 guided-filter coefficients [a_r, a_g, a_b, b] at the working size,
+        bilinearly upsampled per pixel.
+    state
+        hxw uint8 per working-size cell: 0 clear, 1 mixed, 255 opaque (`cutout.cell_state`).
+    bg
+        HxWx3 uint8 background, the same size as `frame`.
+
+    Returns
+    -------
+    HxWx3 uint8 composite.
     """
     H, W, _ = frame.shape
     h, w, _ = coef.shape

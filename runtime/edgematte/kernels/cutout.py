@@ -24,13 +24,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from edgematte.kernels import parallel_kernel
 from edgematte.kernels.guided import apply_upsampled_reference
 from edgematte.kernels.sampling import axis_weights, upsample_reference
 
 SOLID_CLEAR, MIXED, SOLID_OPAQUE = 0, 1, 255
 
 
-@njit(cache=True, parallel=True, fastmath=True)
+@parallel_kernel
 def cutout_rgba(
     image: np.ndarray,
     rgba: np.ndarray,
@@ -41,10 +42,33 @@ def cutout_rgba(
     has_alpha: bool,
     estimate: bool,
 ) -> None:
-    """In place on rgba (HxWx4 uint8, RGB = the photo, A = 255). image HxWx3 uint8; coef hxwx4
-    (guided filter, I in 0..1); means h'xw'x6 [F~, B~] (0..1, any size); state hxw uint8
-    (SOLID_CLEAR, MIXED, SOLID_OPAQUE per working-size cell); source_alpha HxW uint8 when has_alpha.
-    Solid clear cells become transparent black (0, 0, 0, 0): invisible, and PNG compresses it to nothing."""
+    """Write the full-size cut-out into `rgba` in place: alpha, then foreground colours in the soft band.
+
+    Solid clear cells become transparent black (0, 0, 0, 0): invisible, and PNG compresses it to
+    nothing. Solid opaque cells keep the photo (and take `source_alpha` when `has_alpha`). Mixed
+    cells get alpha = clip(a . I + b) (He et al. 2013) and, where 0 < alpha < 255 and `estimate`,
+    the blur-fusion foreground F = F~ + a (I - a F~ - (1 - a) B~) (Forte & Pitie 2021); with
+    `estimate`, their alpha-0 pixels get F~ (so later resampling pulls in no old background).
+
+    Parameters
+    ----------
+    image
+        HxWx3 uint8, the full-size photo (the guide I, read as 0..1).
+    rgba
+        HxWx4 uint8, C-contiguous: RGB = the photo, A = 255. Overwritten.
+    coef
+        hxwx4 float32 guided-filter coefficients [a_r, a_g, a_b, b] at the working size.
+    means
+        h'xw'x6 float32 [F~, B~] in 0..1 (`foreground_means`); any size, sampled bilinearly.
+    state
+        hxw uint8, SOLID_CLEAR / MIXED / SOLID_OPAQUE per working-size cell (`cell_state`).
+    source_alpha
+        HxW uint8, the input's own alpha; read only when `has_alpha`.
+    has_alpha
+        Multiply the result by `source_alpha`, so transparent inputs stay transparent.
+    estimate
+        Estimate foreground colours (ForegroundSettings.enabled); False keeps the photo's colours.
+    """
     H, W, _ = image.shape
     h, w, _ = coef.shape
     mh, mw, _ = means.shape
@@ -84,13 +108,14 @@ def cutout_rgba(
                 for c in range(3):
                     ac = w00 * coef[ya, xa, c] + w01 * coef[ya, xb, c] + w10 * coef[yb, xa, c] + w11 * coef[yb, xb, c]
                     q += ac * (image[y, x, c] * inv255)
-                v = q * np.float32(255.0) + np.float32(0.5)
+                v = q * np.float32(255.0)
                 if v < 0.0:
                     v = 0.0
                 elif v > 255.0:
                     v = 255.0
-                if has_alpha:
-                    v = v * source_alpha[y, x] * inv255 + np.float32(0.5)
+                if has_alpha:  # scaled before the one rounding (rounding twice biased opaque pixels by +1)
+                    v = v * source_alpha[y, x] * inv255
+                v += np.float32(0.5)
                 av = np.uint8(v)
                 rgba[y, x, 3] = av
                 if not estimate or av == 255:
@@ -126,7 +151,20 @@ def cutout_rgba(
 
 @njit(cache=True)
 def cell_starts(n_out: int, n_in: int) -> np.ndarray:
-    """First full-size index of each working-grid cell (by nearest centre), plus n_out at the end."""
+    """First full-size index of each working-grid cell (by nearest centre), plus n_out at the end.
+
+    Parameters
+    ----------
+    n_out
+        Full-size length of the axis (pixels).
+    n_in
+        Working-size length of the axis (cells).
+
+    Returns
+    -------
+    (n_in + 1,) int32: cell j covers full-size indices starts[j] .. starts[j + 1] - 1 (empty
+    when no pixel maps to it).
+    """
     cells = nearest_cells(n_out, n_in)
     starts = np.full(n_in + 1, n_out, dtype=np.int32)
     for i in range(n_out - 1, -1, -1):
@@ -139,7 +177,19 @@ def cell_starts(n_out: int, n_in: int) -> np.ndarray:
 
 @njit(cache=True)
 def nearest_cells(n_out: int, n_in: int) -> np.ndarray:
-    """Index of the working-grid cell whose centre is nearest each full-size pixel."""
+    """Index of the working-grid cell whose centre is nearest each full-size pixel.
+
+    Parameters
+    ----------
+    n_out
+        Full-size length of the axis (pixels).
+    n_in
+        Working-size length of the axis (cells).
+
+    Returns
+    -------
+    (n_out,) int32 cell indices, clamped to n_in - 1.
+    """
     out = np.empty(n_out, dtype=np.int32)
     scale = n_in / n_out
     for i in range(n_out):
@@ -148,8 +198,20 @@ def nearest_cells(n_out: int, n_in: int) -> np.ndarray:
 
 
 def cell_state(alpha_work: np.ndarray) -> np.ndarray:
-    """SOLID_OPAQUE / SOLID_CLEAR where a working-size pixel and its 8 neighbours are all 255 / 0
-    (every full-size pixel of the cell interpolates only those), MIXED elsewhere."""
+    """Classify each working-size cell as SOLID_OPAQUE, SOLID_CLEAR or MIXED for `cutout_rgba`.
+
+    A cell is solid when it and its 8 neighbours are all 255 (or all 0): every full-size pixel of
+    the cell interpolates only those, so its alpha is known without the per-pixel fit.
+
+    Parameters
+    ----------
+    alpha_work
+        hxw uint8 alpha at the working size.
+
+    Returns
+    -------
+    hxw uint8 state.
+    """
     import cv2
 
     k = np.ones((3, 3), np.uint8)
@@ -169,7 +231,19 @@ def cutout_rgba_reference(
     source_alpha: np.ndarray | None,
     estimate: bool,
 ) -> np.ndarray:
-    """NumPy reference of `cutout_rgba` (whole-image arrays, float64); returns the RGBA."""
+    """NumPy reference of `cutout_rgba` (whole-image arrays, float64); returns the RGBA.
+
+    Parameters
+    ----------
+    image, coef, means, state, estimate
+        As in `cutout_rgba`.
+    source_alpha
+        HxW uint8 input alpha, or None for an opaque input (`has_alpha` False).
+
+    Returns
+    -------
+    HxWx4 uint8 cut-out (a new array; `cutout_rgba` writes in place).
+    """
     H, W, _ = image.shape
     h, w = state.shape
     I = image / 255.0

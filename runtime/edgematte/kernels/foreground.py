@@ -18,23 +18,43 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from edgematte.kernels import parallel_kernel
 from edgematte.kernels.box import box_mean_reference
 
-EPS = 1e-4  # keeps the weighted means finite where a window holds no foreground (or no background)
 
+@parallel_kernel
+def local_means(fsrc: np.ndarray, bsrc: np.ndarray, alpha: np.ndarray, r: int, eps: float) -> np.ndarray:
+    """Alpha-weighted box means [F~, B~] of blur fusion (Forte & Pitie 2021), one pass.
 
-@njit(cache=True, parallel=True, fastmath=True)
-def local_means(fsrc: np.ndarray, bsrc: np.ndarray, alpha: np.ndarray, r: int) -> np.ndarray:
-    """Alpha-weighted box means [F~(3), B~(3)] (float 0..1): F~ = box(a F) / box(a), B~ = box((1-a) B) / box(1-a).
+    F~ = box(a F) / (box(a) + eps) and B~ = box((1 - a) B) / (box(1 - a) + eps), over clipped
+    (2r+1)x(2r+1) windows as in `box.box_mean`. One streaming pass: running column sums of the 8
+    weighted channels, computed on the fly from the inputs (no weighted planes are stored), a
+    prefix sum along x.
 
-    One streaming pass like box.box_mean: running column sums of the 8 weighted channels,
-    computed on the fly from the inputs (no weighted planes are stored), a prefix sum along x.
+    Parameters
+    ----------
+    fsrc
+        hxwx3 float32 in 0..1, the colours averaged into F~ (the image, or a previous pass's F).
+    bsrc
+        hxwx3 float32 in 0..1, the colours averaged into B~ (the image, or a previous pass's B~).
+    alpha
+        hxw float32 in 0..1, the weights.
+    r
+        Window radius in px (ForegroundSettings.radius_fraction / fine_radius_fraction of the
+        short side, resolved by the caller).
+    eps
+        ForegroundSettings.eps: keeps a mean finite where a window holds no foreground (or no
+        background). Default there 1e-4, far below one pixel's weight (1 / window size).
+
+    Returns
+    -------
+    hxwx6 float32 [F~(3), B~(3)].
     """
     H, W, _ = fsrc.shape
     out = np.empty((H, W, 6), dtype=np.float32)
     nbands = max(1, min(64, H // 8))
     step = (H + nbands - 1) // nbands
-    eps = np.float32(EPS)
+    e32 = np.float32(eps)
     for band in prange(nbands):
         y0 = band * step
         y1 = min(H, y0 + step)
@@ -61,8 +81,8 @@ def local_means(fsrc: np.ndarray, bsrc: np.ndarray, alpha: np.ndarray, r: int) -
                 n = np.float32((min(H - 1, y + r) - max(0, y - r) + 1) * (xb - xa))
                 # means = sums / n; dividing both by n cancels except in eps
                 for c in range(3):
-                    out[y, x, c] = (pre[xb, c] - pre[xa, c]) / (fa + eps * n)
-                    out[y, x, 3 + c] = (pre[xb, 4 + c] - pre[xa, 4 + c]) / (ba + eps * n)
+                    out[y, x, c] = (pre[xb, c] - pre[xa, c]) / (fa + e32 * n)
+                    out[y, x, 3 + c] = (pre[xb, 4 + c] - pre[xa, 4 + c]) / (ba + e32 * n)
     return out
 
 
@@ -81,18 +101,39 @@ def _accumulate(
         c[7] += sign * na
 
 
-def local_means_reference(fsrc: np.ndarray, bsrc: np.ndarray, alpha: np.ndarray, r: int) -> np.ndarray:
+def local_means_reference(fsrc: np.ndarray, bsrc: np.ndarray, alpha: np.ndarray, r: int, eps: float) -> np.ndarray:
+    """NumPy reference of `local_means` (whole-image box means, float64).
+
+    Parameters
+    ----------
+    fsrc, bsrc, alpha, r, eps
+        As in `local_means`.
+    """
     a = alpha.astype(np.float64)[..., None]
     F, B = fsrc.astype(np.float64), bsrc.astype(np.float64)
     blur = box_mean_reference(np.dstack([a * F, a, (1 - a) * B, 1 - a]).astype(np.float32), r).astype(np.float64)
-    f = blur[..., :3] / (blur[..., 3:4] + EPS)
-    b = blur[..., 4:7] / (blur[..., 7:8] + EPS)
+    f = blur[..., :3] / (blur[..., 3:4] + eps)
+    b = blur[..., 4:7] / (blur[..., 7:8] + eps)
     return np.dstack([f, b]).astype(np.float32)
 
 
-@njit(cache=True, parallel=True, fastmath=True)
+@parallel_kernel
 def fuse(image: np.ndarray, alpha: np.ndarray, means: np.ndarray) -> np.ndarray:
-    """F = F~ + a (I - a F~ - (1 - a) B~), clipped; all float 0..1 at the same (small) size."""
+    """Blur-fusion correction F = F~ + a (I - a F~ - (1 - a) B~), clipped to 0..1 (Forte & Pitie 2021).
+
+    Parameters
+    ----------
+    image
+        hxwx3 float32 in 0..1, the observed colours I.
+    alpha
+        hxw float32 in 0..1.
+    means
+        hxwx6 float32 [F~, B~] from `local_means`, at the same size.
+
+    Returns
+    -------
+    hxwx3 float32 foreground colours F.
+    """
     h, w, _ = image.shape
     out = np.empty((h, w, 3), dtype=np.float32)
     for y in prange(h):
@@ -106,13 +147,42 @@ def fuse(image: np.ndarray, alpha: np.ndarray, means: np.ndarray) -> np.ndarray:
 
 
 def fuse_reference(image: np.ndarray, alpha: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """NumPy reference of `fuse` (float64 inside).
+
+    Parameters
+    ----------
+    image, alpha, means
+        As in `fuse`.
+    """
     a = alpha.astype(np.float64)[..., None]
     f, b = means[..., :3].astype(np.float64), means[..., 3:].astype(np.float64)
     return np.clip(f + a * (image - a * f - (1 - a) * b), 0, 1).astype(np.float32)
 
 
-def foreground_means(image: np.ndarray, alpha: np.ndarray, r_wide: int, r_fine: int) -> np.ndarray:
-    """Two-pass blur fusion at the working size: [F~, B~] to sample at full size."""
-    first = local_means(image, image, alpha, r_wide)
+def foreground_means(image: np.ndarray, alpha: np.ndarray, r_wide: int, r_fine: int, eps: float) -> np.ndarray:
+    """Two-pass blur fusion (Forte & Pitie 2021): the local means [F~, B~] to sample at full size.
+
+    Parameters
+    ----------
+    image
+        hxwx3 float32 in 0..1, the (downscaled) working image.
+    alpha
+        hxw float32 in 0..1, the alpha at the same size.
+    r_wide
+        Box radius of the first pass, px: wide enough to see pure foreground and background
+        beside every band pixel.
+    r_fine
+        Box radius of the second pass over the first pass's foreground: removes the wide
+        blur's bias inside broad soft regions.
+    eps
+        Regulariser of the weighted means (ForegroundSettings.eps).
+
+    Returns
+    -------
+    hxwx6 float32 [F~, B~] of the second pass: F~ the fine-blurred first-pass foreground, B~ the
+    first pass's background mean fine-blurred. On lemur_cc0 the second pass drops the
+    premultiplied colour error from 0.0069 (one pass) to 0.0050.
+    """
+    first = local_means(image, image, alpha, r_wide, eps)
     f1 = fuse(np.ascontiguousarray(image, np.float32), np.ascontiguousarray(alpha, np.float32), first)
-    return local_means(f1, np.ascontiguousarray(first[..., 3:]), alpha, r_fine)
+    return local_means(f1, np.ascontiguousarray(first[..., 3:]), alpha, r_fine, eps)

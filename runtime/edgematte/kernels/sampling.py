@@ -12,7 +12,20 @@ from numba import njit
 
 @njit(cache=True)
 def axis_weights(n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bilinear source indices and weights, half-pixel centres, edge-clamped."""
+    """Bilinear source indices and weights, half-pixel centres, edge-clamped.
+
+    Parameters
+    ----------
+    n_out
+        Length of the output axis (the full size).
+    n_in
+        Length of the sampled axis (the low-resolution field).
+
+    Returns
+    -------
+    (i0, i1, w): int32 lower and upper source indices and the float32 weight of i1, each of
+    length n_out; the value at i is (1 - w) src[i0] + w src[i1].
+    """
     i0 = np.empty(n_out, dtype=np.int32)
     i1 = np.empty(n_out, dtype=np.int32)
     wt = np.empty(n_out, dtype=np.float32)
@@ -32,7 +45,19 @@ def axis_weights(n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def upsample_reference(coef: np.ndarray, H: int, W: int) -> np.ndarray:
-    """NumPy bilinear upsampling on the same grid as `axis_weights` (float64 out)."""
+    """NumPy bilinear upsampling on the same grid as `axis_weights` (float64 out).
+
+    Parameters
+    ----------
+    coef
+        h x w x C field to upsample.
+    H, W
+        Output size.
+
+    Returns
+    -------
+    H x W x C float64.
+    """
     h, w = coef.shape[:2]
 
     def axis(n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

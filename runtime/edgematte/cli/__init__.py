@@ -1,0 +1,53 @@
+"""The `edgematte` command: thin. It parses, calls the API, prints.
+
+One module per group of verbs (remove.py; seller.py: compose, resize, place, check;
+device.py: models, warmup, bench), each registering its commands here. Modules import only
+Typer at the top, so `edgematte --help` loads none of the runtime.
+
+Errors a user can fix print one line on stderr and exit non-zero (codes per class in
+errors.py: 2 bad image, 3 model, 4 cannot write, 5 bad option); set EDGEMATTE_DEBUG=1 to see
+a traceback for anything unexpected (exit 70).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+import typer
+
+from edgematte.cli import device, remove, seller
+from edgematte.cli.common import err
+from edgematte.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EdgematteError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: rich's formatter alone costs ~140 ms of imports per --help
+    help="On-device background removal: cut-outs, masks and composites from INT8 models.",
+)
+remove.register(app)
+seller.register(app)
+device.register(app)
+
+
+def main() -> None:
+    """Console entry point: one clear line for user errors, never a traceback."""
+    # Our own limit (100 MP) judges image sizes; Pillow's DecompressionBombWarning between its
+    # 89 MP default and ours would only repeat it, so this process (not the library) silences it.
+    warnings.filterwarnings("ignore", message=r"Image size \(\d+ pixels\) exceeds limit")
+    try:
+        app()
+    except EdgematteError as exc:
+        err(str(exc))
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:
+        if os.environ.get("EDGEMATTE_DEBUG"):
+            raise
+        err(f"unexpected {type(exc).__name__}: {exc} (set EDGEMATTE_DEBUG=1 for details)")
+        sys.exit(EXIT_INTERNAL)

@@ -1,0 +1,107 @@
+"""What the `edgematte` commands share: option types, the one-line error, and running a batch
+with its progress bar, per-file messages, JSON report, summary and exit code.
+
+Light: only Typer is imported at the top; each command imports the runtime when it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from edgematte.batch import FileWork, Job
+
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model name, family or alias (see `models`).")]
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        "-t",
+        min=1,
+        max=64,
+        help="Threads for inference and post-processing (default: the device profile's).",
+    ),
+]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Device profile (default: detected).")]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Redo outputs that already exist.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
+ReportOpt = Annotated[Path | None, typer.Option("--report", help="Write a JSON report of every file.")]
+
+
+def err(message: str) -> None:
+    """Print one error line on stderr, the way every command does."""
+    typer.echo(f"edgematte: error: {message}", err=True)
+
+
+def warn(message: str) -> None:
+    """Print one warning line on stderr."""
+    typer.echo(f"edgematte: warning: {message}", err=True)
+
+
+def run_files(
+    jobs: list[Job],
+    work: FileWork,
+    *,
+    overwrite: bool,
+    quiet: bool,
+    report: Path | None,
+    label: str,
+    model: str,
+) -> None:
+    """Run a batch (batch.run_batch) and tell the user: a progress bar for more than one file,
+    one line per failure and per warning, the JSON report, a summary; then exit with the batch's
+    code (0, or the most serious failure's: see BatchReport.exit_code)."""
+    from edgematte.batch import run_batch
+    from edgematte.files import write_atomic
+
+    show = not quiet and len(jobs) > 1
+    t0 = time.perf_counter()
+    if show:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+            console=Console(stderr=True),
+        ) as bar:
+            task = bar.add_task(label, total=len(jobs))
+            result = run_batch(jobs, work, overwrite=overwrite, on_done=lambda r: bar.advance(task))
+    else:
+        result = run_batch(jobs, work, overwrite=overwrite)
+    for r in result.results:
+        for w in r.warnings:
+            warn(f"{r.source}: {w}")
+    for r in result.failed:
+        err(r.message if r.source in r.message else f"{r.source}: {r.message}")
+    if report:
+        write_atomic(report, json.dumps(result.as_dict(), indent=2).encode())
+    c = result.counts()
+    if not quiet and (len(jobs) > 1 or c["skipped"]):
+        typer.echo(
+            f"{c['ok']} done, {c['skipped']} skipped, {c['failed']} failed in "
+            f"{time.perf_counter() - t0:.1f} s ({model})",
+            err=True,
+        )
+    code = result.exit_code()
+    if code:
+        raise typer.Exit(code=code)
+
+
+def planned_jobs(inputs: list[str], output: str | None, suffix: str, single_name: str) -> list[Any]:
+    """Expand inputs (files, folders, globs) and map them to outputs (batch.expand_inputs, plan)."""
+    from edgematte.batch import expand_inputs, plan
+    from edgematte.errors import OptionError
+
+    pairs = expand_inputs(inputs)
+    if not pairs:
+        raise OptionError("no images found in the given inputs")
+    return plan(pairs, output, suffix, single_name=single_name)

@@ -1,0 +1,158 @@
+"""The prepare and infer stages, shared by the still and the live path.
+
+prepare: the photo (or frame) at the working size (long side `work_long_side`, never upscaled),
+then resized to the model's input as its card says (stretched, or letterboxed with edge
+replication). infer: one LiteRT invoke (two with mirror averaging), the map dequantised and the
+letterbox cut away, peak-normalised for unsure segmentation maps. The result says which model
+actually ran: MODNet ships each size twice (landscape and portrait) and every image goes to the
+one of its own orientation, so neither a stretch nor padding wastes its pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from edgematte.engine import Engine
+from edgematte.kernels.composite import composite_colour
+from edgematte.models import ModelCard, orientation_pair, verified_path
+from edgematte.settings import InferSettings
+from edgematte.timings import Timings
+
+# Transparent source pixels carry arbitrary colour: the model is shown white there.
+_WHITE = np.array([255, 255, 255], np.uint8)
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """Where the image sits inside the model input (aspect kept, padded)."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+
+
+@dataclass
+class Prediction:
+    """What the infer stage produces: the model's map and the model that made it."""
+
+    map: np.ndarray  # float32 hxw in 0..1 at the model's resolution, letterbox removed
+    card: ModelCard  # the model that actually ran (the orientation twin, when it was picked)
+
+
+def work_size(width: int, height: int, long_side: int) -> tuple[int, int]:
+    """(w, h) of the working image: long side `long_side`, aspect kept, never upscaled."""
+    scale = min(1.0, long_side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def working_image(rgb: np.ndarray, alpha: np.ndarray | None, long_side: int) -> np.ndarray:
+    """The photo at the working size (what the model and the guided filter see).
+
+    Parameters
+    ----------
+    rgb
+        HxWx3 uint8, the decoded photo or frame.
+    alpha
+        The source's own alpha (HxW uint8), or None. Where it is transparent, the working image
+        shows white: the colour under a transparent pixel is arbitrary and would fool the model.
+    long_side
+        Long side of the working image (StillSettings / LiveSettings `work_long_side`).
+    """
+    H, W = rgb.shape[:2]
+    ww, wh = work_size(W, H, long_side)
+    work = rgb if (ww, wh) == (W, H) else cv2.resize(rgb, (ww, wh), interpolation=cv2.INTER_AREA)
+    if alpha is not None:
+        a = alpha if (ww, wh) == (W, H) else cv2.resize(alpha, (ww, wh), interpolation=cv2.INTER_AREA)
+        work = composite_colour(work, a, _WHITE)
+    return work
+
+
+def prepare_input(work_rgb: np.ndarray, model_hw: tuple[int, int], mode: str) -> tuple[np.ndarray, Letterbox]:
+    """Resize the working image to the model's input.
+
+    Parameters
+    ----------
+    work_rgb
+        hxwx3 uint8, the working image.
+    model_hw
+        The model's input (height, width), from its card.
+    mode
+        'stretch' (the aspect is given up, as u2netp and the selfie models were trained) or
+        'letterbox' (aspect kept, padded by replicating the edge, as MODNet measured best).
+
+    Returns
+    -------
+    (input, letterbox)
+        The model's input image (uint8) and where the photo sits in it.
+    """
+    mh, mw = model_hw
+    h, w = work_rgb.shape[:2]
+    if mode == "stretch":
+        interp = cv2.INTER_AREA if (w >= mw and h >= mh) else cv2.INTER_LINEAR
+        return cv2.resize(work_rgb, (mw, mh), interpolation=interp), Letterbox(0, 0, mh, mw)
+    scale = min(mw / w, mh / h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(work_rgb, (nw, nh), interpolation=interp)
+    top, left = (mh - nh) // 2, (mw - nw) // 2
+    out = cv2.copyMakeBorder(small, top, mh - nh - top, left, mw - nw - left, cv2.BORDER_REPLICATE)
+    return out, Letterbox(top, left, nh, nw)
+
+
+class ModelStage:
+    """One loaded model (and its orientation twin, when its card names one), fed as its card says.
+
+    Parameters
+    ----------
+    card
+        The model's card (models.resolve gives it).
+    threads
+        Interpreter threads (XNNPACK). The device profile's count by default upstream.
+    """
+
+    def __init__(self, card: ModelCard, threads: int):
+        self.card = card
+        self.threads = threads
+        self._engines: list[tuple[ModelCard, Engine]] = [(card, Engine(verified_path(card), threads))]
+        pair = orientation_pair(card)
+        if pair is not None:
+            self._engines.append((pair, Engine(verified_path(pair), threads)))
+
+    def pick(self, height: int, width: int) -> tuple[ModelCard, Engine]:
+        """The model whose input orientation matches an image of this size."""
+        card, engine = self._engines[0]
+        if len(self._engines) > 1 and height != width:
+            mh, mw = card.input_hw
+            if (height > width) != (mh > mw):
+                return self._engines[1]
+        return card, engine
+
+    def predict(self, work_rgb: np.ndarray, s: InferSettings, t: Timings) -> Prediction:
+        """prepare + infer: the model's map for a working image.
+
+        Parameters
+        ----------
+        work_rgb
+            hxwx3 uint8, the working image (`working_image`).
+        s
+            Mirror averaging and peak normalisation (InferSettings).
+        t
+            Timings to record the 'prepare' and 'invoke' stages in.
+        """
+        card, engine = self.pick(*work_rgb.shape[:2])
+        with t.stage("prepare"):
+            x, box = prepare_input(work_rgb, card.input_hw, card.resize)
+        with t.stage("invoke"):
+            y = engine.run(x)
+            if s.tta_flip:
+                y = (y + engine.run(np.ascontiguousarray(x[:, ::-1]))[:, ::-1]) * np.float32(0.5)
+        y = np.ascontiguousarray(y[box.top : box.top + box.height, box.left : box.left + box.width])
+        if s.normalise_peak:
+            peak = float(y.max())
+            if s.peak_floor <= peak < 1.0:
+                y = y * np.float32(1.0 / peak)
+        return Prediction(y, card)

@@ -1,0 +1,351 @@
+"""The still path: one photo through every stage, in order. Every caller goes through here.
+
+    decode -> prepare -> infer -> refine -> foreground -> cut-out -> compose -> encode
+
+`Session` owns the path. It holds the loaded model and the settings, and has one method per
+group of stages, top to bottom: `decode`; `matte` (prepare, infer, refine, foreground and the
+full-resolution cut-out); `render` (compose); `encode`. `process` runs them all in order and
+`remove` hands back what the caller gave (bytes -> bytes, PIL -> PIL, array -> array, path ->
+a file). `edgematte.remove()`, the CLI's batches, the seller verbs and `edgematte bench` call
+these methods; none of them re-implements a stage. The maths lives in the stage modules
+(decode.py, infer.py, refine.py, kernels/, compose.py, encode.py); this module only orders them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgematte.compositing import Backdrop, Background
+from edgematte.decode import DecodedImage, decode
+from edgematte.errors import OptionError, SessionClosedError
+from edgematte.formats import format_for_path, has_alpha, writable_format
+from edgematte.settings import FLATTEN_COLOUR, MAX_PIXELS, StillSettings, still_settings_for
+from edgematte.timings import Timings
+
+
+@dataclass(frozen=True)
+class Output:
+    """What to make of a matte (the compose stage) and how to write it (the encode stage).
+
+    Parameters
+    ----------
+    mask_only
+        Produce the alpha mask alone (greyscale). Default False: a cut-out or a composite.
+    background
+        Compose onto this Backdrop (a colour or an image). Default None: a transparent cut-out,
+        or, for a format without alpha (JPEG), the cut-out on `settings.FLATTEN_COLOUR` (white).
+    format
+        'PNG', 'WEBP', 'JPEG' or 'TIFF' (any spelling formats.normalise_format takes), or None
+        for pixels that are not encoded (a caller that wants an array or a PIL image).
+    quality
+        JPEG / WebP quality. Default None: the encoder's (settings.JPEG_QUALITY, WEBP_QUALITY).
+    """
+
+    mask_only: bool = False
+    background: Backdrop | None = None
+    format: str | None = "PNG"
+    quality: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.mask_only and self.background is not None:
+            raise OptionError("a mask cannot also be composited: choose mask_only or a background")
+        if self.format is not None:
+            object.__setattr__(self, "format", writable_format(self.format))
+        if self.quality is not None and not 1 <= self.quality <= 100:
+            raise OptionError(f"quality {self.quality} is outside 1..100")
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        mask_only: bool = False,
+        bg: Background = None,
+        format: str | None = "PNG",
+        quality: int | None = None,
+        max_pixels: int = MAX_PIXELS,
+    ) -> Output:
+        """An Output from a caller's options; `bg` is parsed here, once (see Backdrop.parse)."""
+        background = None if bg is None else Backdrop.parse(bg, max_pixels)
+        return cls(mask_only, background, format, quality)
+
+
+@dataclass
+class Matte:
+    """What the still path makes of one photo, before compose and encode."""
+
+    rgb: np.ndarray  # HxWx3 uint8, the decoded photo
+    rgba: np.ndarray  # HxWx4 uint8 cut-out: estimated foreground colours (or the photo's) + alpha
+    mask_lowres: np.ndarray  # the model's map at its own resolution (float 0..1), letterbox removed
+    model: str  # the model that actually ran (MODNet's orientation twin, when it was picked)
+    timings: Timings
+    _alpha: np.ndarray | None = field(default=None, repr=False)
+    _fg: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def alpha(self) -> np.ndarray:
+        """HxW uint8 alpha (contiguous)."""
+        if self._alpha is None:
+            self._alpha = np.ascontiguousarray(self.rgba[..., 3])
+        return self._alpha
+
+    @property
+    def cutout_rgb(self) -> np.ndarray:
+        """HxWx3 uint8 foreground colours (contiguous)."""
+        if self._fg is None:
+            self._fg = np.ascontiguousarray(self.rgba[..., :3])
+        return self._fg
+
+
+@dataclass
+class Result:
+    """A photo through the whole still path: its matte, the composed pixels and the encoded file."""
+
+    matte: Matte
+    pixels: np.ndarray  # HxW (mask), HxWx3 (composite) or HxWx4 (cut-out) uint8
+    data: bytes | None  # the encoded file, None when Output.format is None
+
+    @property
+    def timings(self) -> Timings:
+        """Every stage's time, decode to encode."""
+        return self.matte.timings
+
+
+class Session:
+    """The still path with its model loaded once: call it for every photo (thread-safe).
+
+    Parameters
+    ----------
+    model
+        A model name ('u2netp-int8'), family ('u2netp') or alias ('product', 'portrait'); see
+        `edgematte models`. Default None: u2netp, in the device profile's variant.
+    threads
+        Threads for inference (XNNPACK) and the post-processing kernels. Default None: the
+        device profile's (2 on x86 desktops, 4 on boards).
+    profile
+        Device profile name ('pi5', 'desktop-x86', ...). Default None: detected.
+    settings
+        Every stage's numbers (StillSettings). Default None: `settings.still_settings_for` the
+        model's kind (segmentation or matting).
+    max_pixels
+        Refuse larger images. Default `settings.MAX_PIXELS` (100 MP).
+    best
+        Average the model with its mirror image: one more invoke for ~+0.5-0.9 IoU points on
+        segmentation models. Default False (see InferSettings.tta_flip).
+
+    One photo is processed at a time per Session (a lock bounds memory); use one Session per
+    worker thread to process several at once.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        threads: int | None = None,
+        profile: str | None = None,
+        settings: StillSettings | None = None,
+        max_pixels: int = MAX_PIXELS,
+        best: bool = False,
+    ):
+        from edgematte.infer import ModelStage
+        from edgematte.models import resolve
+        from edgematte.profiles import get_profile
+
+        prof = get_profile(profile)
+        self.card = resolve(model, prof.name)
+        self.threads = threads or prof.threads
+        self.settings = settings or still_settings_for(self.card.kind, best)
+        self.max_pixels = max_pixels
+        self._model: ModelStage | None = ModelStage(self.card, self.threads)
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> str:
+        """The name of the model this session loaded (its primary card)."""
+        return self.card.name
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the interpreters (and their arenas) now rather than at garbage collection.
+
+        Any later call raises SessionClosedError.
+        """
+        self._model = None
+
+    def _open_model(self):  # type: ignore[no-untyped-def]
+        model = self._model
+        if model is None:
+            raise SessionClosedError(f"this Session ({self.card.name}) was closed; create a new Session")
+        return model
+
+    # -- decode ---------------------------------------------------------------------------------
+
+    def decode(self, data: Any, timings: Timings | None = None) -> DecodedImage:
+        """The decode stage (decode.py) under this session's pixel limit.
+
+        Parameters
+        ----------
+        data
+            A path, image-file bytes, a PIL image, an RGB(A) array, or a DecodedImage.
+        timings
+            Where to record the 'decode' stage. Default None: not recorded.
+        """
+        self._open_model()
+        if isinstance(data, DecodedImage):
+            return data
+        t = timings if timings is not None else Timings()
+        with t.stage("decode"):
+            return decode(data, self.max_pixels)
+
+    # -- prepare, infer, refine, foreground, cut-out ---------------------------------------------
+
+    def matte(self, data: Any, settings: StillSettings | None = None, timings: Timings | None = None) -> Matte:
+        """Everything between decode and compose: the alpha and foreground colours of one photo.
+
+        Parameters
+        ----------
+        data
+            Anything `decode` takes (decoded here first when it is not a DecodedImage).
+        settings
+            This call's StillSettings. Default None: the session's.
+        timings
+            Timings to add the stages to. Default None: a new one (in `Matte.timings`).
+
+        The stages, in order: prepare (the working image, then the model's input), infer (one
+        invoke, or two with mirror averaging), refine (guided filter at the working size),
+        foreground (blur-fusion colour means), full_res (one pass over the full-size photo that
+        writes alpha and foreground colours into the RGBA cut-out).
+        """
+        import cv2
+
+        from edgematte.infer import working_image
+        from edgematte.kernels import use_threads
+        from edgematte.kernels.cutout import cutout_rgba
+        from edgematte.refine import NO_ALPHA, fit, foreground
+
+        model = self._open_model()
+        s = settings or self.settings
+        t = timings if timings is not None else Timings()
+        image = self.decode(data, t)
+        use_threads(self.threads)
+        with self._lock:
+            with t.stage("prepare"):
+                work = working_image(image.rgb, image.alpha, s.work_long_side)
+            prediction = model.predict(work, s.infer, t)
+            with t.stage("refine"):
+                f = fit(work, prediction.map, s.refine)
+            with t.stage("foreground"):
+                means = foreground(f, s.foreground)
+            with t.stage("full_res"):
+                rgba = cv2.cvtColor(image.rgb, cv2.COLOR_RGB2RGBA)
+                has_alpha = image.alpha is not None
+                src_alpha = image.alpha if has_alpha else NO_ALPHA
+                cutout_rgba(image.rgb, rgba, f.coef, means, f.state, src_alpha, has_alpha, s.foreground.enabled)
+        return Matte(image.rgb, rgba, prediction.map, prediction.card.name, t)
+
+    # -- compose --------------------------------------------------------------------------------
+
+    def render(self, m: Matte, out: Output) -> np.ndarray:
+        """The compose stage: the mask, the cut-out, or the cut-out over a background.
+
+        Parameters
+        ----------
+        m
+            The photo's Matte.
+        out
+            What to make (Output). A cut-out for a format without alpha is composed onto
+            `settings.FLATTEN_COLOUR` (white).
+
+        Returns
+        -------
+        np.ndarray
+            HxW uint8 mask, HxWx3 composite or HxWx4 cut-out.
+        """
+        from edgematte.kernels import use_threads
+
+        self._open_model()
+        use_threads(self.threads)
+        with m.timings.stage("compose"):
+            if out.mask_only:
+                return m.alpha
+            background = out.background
+            if background is None and out.format is not None and not has_alpha(out.format):
+                background = Backdrop(colour=FLATTEN_COLOUR)
+            if background is not None:
+                return background.over(m.cutout_rgb, m.alpha)
+            return m.rgba
+
+    # -- encode ---------------------------------------------------------------------------------
+
+    def encode(self, pixels: np.ndarray, out: Output, timings: Timings | None = None) -> bytes:
+        """The encode stage (encode.py) with this session's threads for the PNG writer.
+
+        Parameters
+        ----------
+        pixels
+            What `render` produced.
+        out
+            Its format and quality (Output.format must not be None).
+        timings
+            Where to record the 'encode' stage. Default None: not recorded.
+        """
+        from edgematte.encode import encode
+
+        if out.format is None:
+            raise OptionError("no output format given to encode")
+        t = timings if timings is not None else Timings()
+        with t.stage("encode"):
+            return encode(pixels, out.format, quality=out.quality, threads=self.threads)
+
+    # -- all of it ------------------------------------------------------------------------------
+
+    def process(self, data: Any, out: Output) -> Result:
+        """Every stage in order: decode, matte, render, encode (skipped when out.format is None)."""
+        m = self.matte(data)
+        pixels = self.render(m, out)
+        blob = self.encode(pixels, out, m.timings) if out.format is not None else None
+        return Result(m, pixels, blob)
+
+    def remove(
+        self,
+        data: Any,
+        *,
+        mask_only: bool = False,
+        bg: Background = None,
+        output: str | os.PathLike | None = None,
+        format: str | None = None,
+        quality: int | None = None,
+    ) -> Any:
+        """Cut out `data` and hand back the kind it came as; see `edgematte.remove` for the parameters."""
+        from PIL import Image
+
+        as_pixels = output is None and isinstance(data, Image.Image | np.ndarray)
+        if as_pixels:
+            fmt = None
+        elif output is not None:
+            fmt = writable_format(format) if format else format_for_path(output)
+        else:
+            fmt = format or "PNG"
+        result = self.process(data, Output.of(mask_only=mask_only, bg=bg, format=fmt, quality=quality))
+        if result.data is None:
+            if isinstance(data, Image.Image):
+                from edgematte.encode import pixel_kind
+
+                return Image.fromarray(result.pixels, pixel_kind(result.pixels))
+            return result.pixels
+        if output is not None:
+            from edgematte.files import write_atomic
+
+            protect = [data] if isinstance(data, str | os.PathLike) else []
+            return write_atomic(Path(output), result.data, protect=protect)
+        return result.data
