@@ -282,7 +282,8 @@ class Session:
             if background is None and out.format is not None and not has_alpha(out.format):
                 background = Backdrop(colour=FLATTEN_COLOUR)
             if background is not None:
-                return background.over(m.cutout_rgb, m.alpha)
+                # Views into the cut-out: a contiguous copy of a 12 MP RGB costs more than the blend.
+                return background.over(m.rgba[..., :3], m.rgba[..., 3])
             return m.rgba
 
     # -- encode ---------------------------------------------------------------------------------
