@@ -2,7 +2,9 @@
 
 prepare: the photo (or frame) at the working size (long side `work_long_side`, never upscaled),
 then resized to the model's input as its card says (stretched, or letterboxed with edge
-replication). infer: one LiteRT invoke (two with mirror averaging), the map dequantised and the
+replication). Both resizes are kernels/resize.py's: OpenCV's INTER_AREA / INTER_LINEAR pixels,
+defined bit for bit, so the C library (native/) feeds the INT8 models exactly what we feed them.
+infer: one LiteRT invoke (two with mirror averaging), the map dequantised and the
 letterbox cut away, peak-normalised for unsure segmentation maps. The result says which model
 actually ran: MODNet ships each size twice (landscape and portrait) and every image goes to the
 one of its own orientation, so neither a stretch nor padding wastes its pixels.
@@ -17,6 +19,7 @@ import numpy as np
 
 from edgematte.engine import Engine
 from edgematte.kernels.composite import composite_colour
+from edgematte.kernels.resize import resize_area_u8, resize_linear_u8
 from edgematte.models import ModelCard, orientation_pair, verified_path
 from edgematte.settings import InferSettings
 from edgematte.timings import Timings
@@ -64,9 +67,9 @@ def working_image(rgb: np.ndarray, alpha: np.ndarray | None, long_side: int) -> 
     """
     H, W = rgb.shape[:2]
     ww, wh = work_size(W, H, long_side)
-    work = rgb if (ww, wh) == (W, H) else cv2.resize(rgb, (ww, wh), interpolation=cv2.INTER_AREA)
+    work = rgb if (ww, wh) == (W, H) else resize_area_u8(rgb, ww, wh)
     if alpha is not None:
-        a = alpha if (ww, wh) == (W, H) else cv2.resize(alpha, (ww, wh), interpolation=cv2.INTER_AREA)
+        a = alpha if (ww, wh) == (W, H) else resize_area_u8(alpha, ww, wh)
         work = composite_colour(work, a, _WHITE)
     return work
 
@@ -92,12 +95,11 @@ def prepare_input(work_rgb: np.ndarray, model_hw: tuple[int, int], mode: str) ->
     mh, mw = model_hw
     h, w = work_rgb.shape[:2]
     if mode == "stretch":
-        interp = cv2.INTER_AREA if (w >= mw and h >= mh) else cv2.INTER_LINEAR
-        return cv2.resize(work_rgb, (mw, mh), interpolation=interp), Letterbox(0, 0, mh, mw)
+        resize = resize_area_u8 if (w >= mw and h >= mh) else resize_linear_u8
+        return resize(work_rgb, mw, mh), Letterbox(0, 0, mh, mw)
     scale = min(mw / w, mh / h)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    small = cv2.resize(work_rgb, (nw, nh), interpolation=interp)
+    nw, nh = min(mw, max(1, round(w * scale))), min(mh, max(1, round(h * scale)))
+    small = (resize_area_u8 if scale < 1 else resize_linear_u8)(work_rgb, nw, nh)
     top, left = (mh - nh) // 2, (mw - nw) // 2
     out = cv2.copyMakeBorder(small, top, mh - nh - top, left, mw - nw - left, cv2.BORDER_REPLICATE)
     return out, Letterbox(top, left, nh, nw)

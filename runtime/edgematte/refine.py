@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from edgematte.kernels.cutout import cell_state
 from edgematte.kernels.foreground import foreground_means
 from edgematte.kernels.guided import apply_upsampled, edge_hardness, guided_coefficients, sharpen_hard_edges
+from edgematte.kernels.resize import resize_area_u8
+from edgematte.kernels.sampling import resize_map
 from edgematte.settings import ForegroundSettings, RefineSettings
 
 # The "no source alpha" argument of the kernels that take one (Numba needs an array).
@@ -36,6 +37,7 @@ class Fit:
     alpha: np.ndarray  # hxw uint8: the alpha they give at the working size
     state: np.ndarray  # hxw uint8: per cell SOLID_CLEAR / MIXED / SOLID_OPAQUE (kernels/cutout.py)
     guide: np.ndarray  # hxwx3 float32 0..1: the working image the filter was fitted to
+    work: np.ndarray  # hxwx3 uint8: the same working image
 
 
 def fit(work: np.ndarray, model_map: np.ndarray, s: RefineSettings) -> Fit:
@@ -52,13 +54,13 @@ def fit(work: np.ndarray, model_map: np.ndarray, s: RefineSettings) -> Fit:
         Radius, eps and the hard-edge contrast (RefineSettings).
     """
     wh, ww = work.shape[:2]
-    p = np.ascontiguousarray(cv2.resize(model_map, (ww, wh), interpolation=cv2.INTER_LINEAR), np.float32)
+    p = resize_map(np.ascontiguousarray(model_map, np.float32), ww, wh)
     guide = work.astype(np.float32) * np.float32(1.0 / 255.0)
     coef = guided_coefficients(guide, p, s.radius, s.eps)
     if s.alpha_gain != 1.0:
         coef = sharpen_hard_edges(coef, edge_hardness(p, s.hard_window, s.hard_lo, s.hard_hi), s.alpha_gain)
     alpha = apply_upsampled(work, coef, NO_ALPHA, False)
-    return Fit(coef, alpha, cell_state(alpha), guide)
+    return Fit(coef, alpha, cell_state(alpha), guide, work)
 
 
 def foreground(f: Fit, s: ForegroundSettings) -> np.ndarray:
@@ -76,8 +78,9 @@ def foreground(f: Fit, s: ForegroundSettings) -> np.ndarray:
     if not s.enabled:
         return np.zeros((1, 1, 6), np.float32)
     fw, fh = max(1, int(ww * s.scale)), max(1, int(wh * s.scale))
-    fguide = cv2.resize(f.guide, (fw, fh), interpolation=cv2.INTER_AREA)
-    fa = cv2.resize(f.alpha, (fw, fh), interpolation=cv2.INTER_AREA).astype(np.float32) * np.float32(1.0 / 255.0)
+    inv255 = np.float32(1.0 / 255.0)
+    fguide = resize_area_u8(f.work, fw, fh).astype(np.float32) * inv255  # 8-bit in: the C library's too
+    fa = resize_area_u8(f.alpha, fw, fh).astype(np.float32) * inv255
     short = min(fw, fh)
     r_wide = max(2, round(short * s.radius_fraction))
     r_fine = max(1, round(short * s.fine_radius_fraction))

@@ -83,9 +83,20 @@ def parallel_kernel(fn: F) -> F:
     Use it for kernels called from Python (never from another kernel: under the workqueue
     layer the result is a Python wrapper that serialises launches).
     """
+    return _compile(fn, fastmath=True)
+
+
+def exact_kernel(fn: F) -> F:
+    """`parallel_kernel` without fast-math: float32 maths stays IEEE and in source order (no
+    reassociation, no FMA contraction), so the C library reproduces the kernel bit for bit.
+    Used for the stages in front of the INT8 models (resize) and the map resize."""
+    return _compile(fn, fastmath=False)
+
+
+def _compile(fn: F, fastmath: bool) -> F:
     from numba import njit
 
-    compiled = njit(cache=True, parallel=True, fastmath=True, nogil=True)(fn)
+    compiled = njit(cache=True, parallel=True, fastmath=fastmath, nogil=True)(fn)
     if not SERIALISE_LAUNCHES:
         return compiled  # type: ignore[no-any-return]
 

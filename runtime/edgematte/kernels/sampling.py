@@ -7,7 +7,9 @@ TFLite RESIZE_BILINEAR(half_pixel_centers), so maps line up with the image.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
+
+from edgematte.kernels import exact_kernel
 
 
 @njit(cache=True)
@@ -71,3 +73,38 @@ def upsample_reference(coef: np.ndarray, H: int, W: int) -> np.ndarray:
     top = c[y0][:, x0] * (1 - fx)[None, :, None] + c[y0][:, x1] * fx[None, :, None]
     bot = c[y1][:, x0] * (1 - fx)[None, :, None] + c[y1][:, x1] * fx[None, :, None]
     return top * (1 - fy)[:, None, None] + bot * fy[:, None, None]
+
+
+@exact_kernel
+def resize_map(src: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Bilinear resize of a float32 map (the model's output to the working size), on the grid of
+    `axis_weights`: out = (1 - fy) ((1 - fx) s00 + fx s01) + fy ((1 - fx) s10 + fx s11).
+
+    Compiled without fast-math: every product and sum is an IEEE float32 operation in this order,
+    so the C library's em_resize_map gives the same bits.
+
+    Parameters
+    ----------
+    src
+        h x w float32 (C-contiguous).
+    width, height
+        Output size.
+    """
+    h, w = src.shape
+    y0, y1, wy = axis_weights(height, h)
+    x0, x1, wx = axis_weights(width, w)
+    out = np.empty((height, width), np.float32)
+    one = np.float32(1.0)
+    for y in prange(height):
+        ya, yb, fy = y0[y], y1[y], wy[y]
+        for x in range(width):
+            xa, xb, fx = x0[x], x1[x], wx[x]
+            top = src[ya, xa] * (one - fx) + src[ya, xb] * fx
+            bot = src[yb, xa] * (one - fx) + src[yb, xb] * fx
+            out[y, x] = top * (one - fy) + bot * fy
+    return out
+
+
+def resize_map_reference(src: np.ndarray, width: int, height: int) -> np.ndarray:
+    """NumPy reference of `resize_map` (float64 maths: equal within float32 rounding)."""
+    return upsample_reference(src[..., None], height, width)[..., 0].astype(np.float32)
