@@ -31,6 +31,7 @@ from PIL import Image
 
 from edgematte.benchmark import test_photo
 from edgematte.infer import working_image
+from edgematte.settings import still_settings_for
 from edgematte.still import Session
 from evaluation import sets as evalsets
 from evaluation.machine import machine
@@ -51,6 +52,35 @@ def _median_ms(fn, runs: int) -> float:  # type: ignore[no-untyped-def]
     return round(statistics.median(times), 1)
 
 
+def c_stages_ms(lib: native.Native, photo: np.ndarray, work: np.ndarray, model_map: np.ndarray, rgba: np.ndarray):  # type: ignore[no-untyped-def]
+    """The C side of Session.matte's 'refine', 'foreground' and 'full_res' stages, one call each,
+    on the same inputs (the stage functions em_still_refine chains)."""
+    s = still_settings_for("segmentation")
+    wh, ww = work.shape[:2]
+    out = {}
+    t = time.perf_counter()
+    p = lib.resize_map(model_map, ww, wh)
+    coef = lib.guided_coefficients(work, p, s.refine.radius, s.refine.eps)
+    hard = lib.edge_hardness(p, s.refine.hard_window, s.refine.hard_lo, s.refine.hard_hi)
+    coef = lib.sharpen_hard_edges(coef, hard, s.refine.alpha_gain)
+    alpha = lib.apply_upsampled(work, coef, None)
+    state = lib.cell_state(alpha)
+    out["refine"] = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    fw, fh = int(ww * s.foreground.scale), int(wh * s.foreground.scale)
+    fguide = lib.resize_u8(work, fw, fh, native.INTER_AREA).astype(np.float32) * np.float32(1 / 255)
+    fa = lib.resize_u8(alpha, fw, fh, native.INTER_AREA).astype(np.float32) * np.float32(1 / 255)
+    short = min(fw, fh)
+    r_wide = max(2, round(short * s.foreground.radius_fraction))
+    r_fine = max(1, round(short * s.foreground.fine_radius_fraction))
+    means = lib.foreground_means(fguide, fa, r_wide, r_fine, s.foreground.eps)
+    out["foreground"] = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    lib.cutout_rgba(photo, coef, means, state, None, True, out=rgba)
+    out["full_res"] = (time.perf_counter() - t) * 1000
+    return out
+
+
 def stages(runs: int) -> dict:
     out: dict = {}
     build = native.build("cc")
@@ -64,7 +94,7 @@ def stages(runs: int) -> dict:
             work = working_image(photo, None, 640)
             rgba = np.empty((*photo.shape[:2], 4), np.uint8)  # an app's output buffer, reused
             lib.still_refine(photo, None, work, m.mask_lowres, settings, rgba)
-            py_post, c_post, py_work, c_work = [], [], [], []
+            py_post, c_post, py_work, c_work, py_st, c_st = [], [], [], [], [], []
             for _ in range(runs):
                 t = time.perf_counter()
                 working_image(photo, None, 640)
@@ -77,9 +107,12 @@ def stages(runs: int) -> dict:
                 t = time.perf_counter()
                 lib.still_refine(photo, None, work, m.mask_lowres, settings, rgba)
                 c_post.append((time.perf_counter() - t) * 1000)
+                py_st.append({k: m.timings.stages[k] * 1000 for k in POST})
+                c_st.append(c_stages_ms(lib, photo, work, m.mask_lowres, rgba))
             row = {
                 "working_image_ms": {"numba": _med(py_work), "c": _med(c_work)},
                 "after_model_ms": {"numba": _med(py_post), "c": _med(c_post)},
+                "stages_ms": {k: {"numba": _med([r[k] for r in py_st]), "c": _med([r[k] for r in c_st])} for k in POST},
             }
             out[f"{label}/{threads}t"] = row
             print(
@@ -210,8 +243,14 @@ def main(argv: list[str] | None = None) -> int:
         report["parity"] = parity(args.threads)
     OUT.mkdir(exist_ok=True)
     (OUT / "native.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_md(report)
+    return 0
+
+
+def write_md(report: dict) -> None:
+    """bench/results/native.md from a report (also: python -c 'from bench.native import ...')."""
     md = [
-        f"Machine: {report['machine']}. Median of {args.runs} runs, C and Python alternating.",
+        f"Machine: {report['machine']}. Median of {report['runs']} runs, C and Python alternating.",
         "",
         "| photo / threads | working image: Numba | C | after the model: Numba | C |",
         "|---|---|---|---|---|",
@@ -219,6 +258,19 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in report["stages"].items():
         wi, am = v["working_image_ms"], v["after_model_ms"]
         md.append(f"| {k} | {wi['numba']} | {wi['c']} | {am['numba']} | {am['c']} |")
+    md += [
+        "",
+        "Per stage (the C side calls the functions em_still_refine chains, one at a time):",
+        "",
+        "| photo / threads | refine: Numba | C | foreground: Numba | C | full_res: Numba | C |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for k, v in report["stages"].items():
+        st = v["stages_ms"]
+        md.append(
+            f"| {k} | {st['refine']['numba']} | {st['refine']['c']} | {st['foreground']['numba']} | "
+            f"{st['foreground']['c']} | {st['full_res']['numba']} | {st['full_res']['c']} |"
+        )
     md += [
         "",
         "| photo | C whole path ms | C invoke ms | C / invoke | Python ms | Python / invoke |",
@@ -242,7 +294,6 @@ def main(argv: list[str] | None = None) -> int:
             )
     (OUT / "native.md").write_text("\n".join(md) + "\n")
     print(f"wrote {OUT / 'native.md'}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -462,13 +462,14 @@ class Native:
         state: np.ndarray,
         source_alpha: np.ndarray | None,
         estimate: bool,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
-        """em_cutout_rgba on a fresh RGBA (the photo with alpha 255)."""
+        """em_cutout_rgba (into `out` when given: a reused HxWx4 buffer; every pixel is written)."""
         H, W = img.shape[:2]
-        rgba = np.dstack([img, np.full((H, W), 255, np.uint8)])
+        rgba = out if out is not None else np.empty((H, W, 4), np.uint8)
         ch, cw = state.shape
         mh, mw = means.shape[:2]
-        ws = Workspace.of(self.lib.em_cutout_workspace_size(W, H, cw, ch, mw, mh))
+        ws = self.workspace(self.lib.em_cutout_workspace_size(W, H, cw, ch, mw, mh))
         c, m, s = np.ascontiguousarray(coef, np.float32), np.ascontiguousarray(means, np.float32), state
         im, o = image(img), image(rgba)
         a = C.byref(image(source_alpha)) if source_alpha is not None else None
