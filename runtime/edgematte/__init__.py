@@ -6,6 +6,7 @@
     rgb = edgematte.composite(fg, alpha, "white")                         # cut-out over a colour / image
     edgematte.compose("shoe.jpg", "amazon", output="shoe-amazon.jpg")      # marketplace main image
     edgematte.check("shoe.jpg", "amazon").passed                           # pre-upload checklist
+    with edgematte.FrameMatter.for_video(background="white") as m: ...      # frames of a video
 
 Importing the package is light: the error types load with it; everything else
 (NumPy kernels, Numba, OpenCV, LiteRT) loads when a name is first used, so a plugin or a
@@ -34,6 +35,11 @@ _LAZY = {
     "LiveSettings": "edgematte.settings",
     "RefineSettings": "edgematte.settings",
     "StillSettings": "edgematte.settings",
+    "TemporalSettings": "edgematte.settings",
+    "FrameMatter": "edgematte.live.modes",
+    "FrameResult": "edgematte.live.stages",
+    "MatterOptions": "edgematte.live.modes",
+    "RunningMode": "edgematte.live.modes",
     "remove": "edgematte.api",
     "Session": "edgematte.still",
     "Matte": "edgematte.still",
@@ -52,19 +58,24 @@ __all__ = [
     "Backdrop",
     "EdgematteError",
     "ForegroundSettings",
+    "FrameMatter",
+    "FrameResult",
     "ImageError",
     "ImageTooLargeError",
     "InferSettings",
     "LiveSettings",
     "Matte",
+    "MatterOptions",
     "ModelError",
     "OptionError",
     "Output",
     "OutputError",
     "RefineSettings",
+    "RunningMode",
     "Session",
     "SessionClosedError",
     "StillSettings",
+    "TemporalSettings",
     "__version__",
     "check",
     "check_edges",

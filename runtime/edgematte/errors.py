@@ -29,6 +29,10 @@ class ImageTooLargeError(ImageError):
     """The image has more pixels than the configured limit (decompression-bomb guard)."""
 
 
+class VideoError(ImageError):
+    """A video (or raw frame stream) cannot be read, or its frames are not usable."""
+
+
 class ModelError(EdgematteError):
     """A model is unknown, missing, corrupt or cannot run here."""
 

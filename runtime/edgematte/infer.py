@@ -44,6 +44,7 @@ class Prediction:
 
     map: np.ndarray  # float32 hxw in 0..1 at the model's resolution, letterbox removed
     card: ModelCard  # the model that actually ran (the orientation twin, when it was picked)
+    input: np.ndarray  # hxwx3 uint8: what the model saw, letterbox removed (the temporal stage reads it)
 
 
 def work_size(width: int, height: int, long_side: int) -> tuple[int, int]:
@@ -152,9 +153,10 @@ class ModelStage:
             y = engine.run(x)
             if s.tta_flip:
                 y = (y + engine.run(np.ascontiguousarray(x[:, ::-1]))[:, ::-1]) * np.float32(0.5)
-        y = np.ascontiguousarray(y[box.top : box.top + box.height, box.left : box.left + box.width])
+        inside = (slice(box.top, box.top + box.height), slice(box.left, box.left + box.width))
+        y = np.ascontiguousarray(y[inside])
         if s.normalise_peak:
             peak = float(y.max())
             if s.peak_floor <= peak < 1.0:
                 y = y * np.float32(1.0 / peak)
-        return Prediction(y, card)
+        return Prediction(y, card, x[inside])

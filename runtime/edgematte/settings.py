@@ -180,6 +180,65 @@ def still_settings_for(kind: str, best: bool = False) -> StillSettings:
 
 
 @dataclass(frozen=True)
+class TemporalSettings:
+    """The temporal stage of frames (video and live modes): the model map against the last one.
+
+    Method 'adaptive' (the default) mixes the previous output into the new map per pixel, with a
+    weight that is high only where mixing cannot ghost: where the new map is unsure (the
+    uncertainty-weighted combination of MediaPipe's segmentation smoothing) *and* the picture
+    did not move there (a frame difference at the map's resolution, after removing each frame's
+    mean brightness, so a lighting change is not taken for motion). A still person stops
+    flickering; a moving arm is followed in the same frame. 'ema' is a plain exponential moving
+    average (lags behind motion), 'none' uses every map as it is.
+
+    Parameters
+    ----------
+    method
+        'adaptive', 'ema' or 'none'. Default 'adaptive' (bench/live.py measures all three).
+    unsure_weight
+        Weight of the previous output where the new map is 0.5 and the scene is still. Default
+        0.85: flicker on still edges falls ~6x; an edge that was wrong converges in ~6 frames.
+    sure_weight
+        The same where the new map is 0 or 1. Default 0.4: a confident map changes little, but
+        sensor noise still moves it by a level or two.
+    still_level
+        Frame difference (luma levels, max over a 3x3 neighbourhood, mean-removed) up to which a
+        pixel counts as still. Default 6: about 4 sigma of 3-level sensor noise after the
+        downsampling to the map's resolution.
+    moving_level
+        Difference from which a pixel counts as moving (no mixing at all). Default 16: an edge of
+        person against background moves by far more; between the two the weight falls linearly.
+    cut_level
+        Mean frame difference above which the frame is a scene cut: the state is dropped.
+        Default 40 levels.
+    alpha_weight
+        'adaptive' only, preview model: weight of the previous frame's full-resolution alpha
+        where the picture is still (kernels/temporal.py). The guided filter's a . I carries the
+        camera's sensor noise into the outline: measured, 97% of a still person's edge flicker
+        comes from there, which no mixing of the model's map can reach. Default 0.6: that noise
+        falls to half (its variance to (1 - w) / (1 + w)); 0 disables.
+    ema_weight
+        Weight of the previous map for method 'ema'. Default 0.5.
+    reset_gap_ms
+        In video mode, a gap between timestamps longer than this drops the state. Default 1000.
+    """
+
+    method: str = "adaptive"
+    unsure_weight: float = 0.85
+    sure_weight: float = 0.4
+    still_level: float = 6.0
+    moving_level: float = 16.0
+    cut_level: float = 40.0
+    alpha_weight: float = 0.6
+    ema_weight: float = 0.5
+    reset_gap_ms: float = 1000.0
+
+    def __post_init__(self) -> None:
+        if self.method not in ("adaptive", "ema", "none"):
+            raise ValueError(f"temporal method {self.method!r}: 'adaptive', 'ema' or 'none' expected")
+
+
+@dataclass(frozen=True)
 class LiveSettings:
     """What the live path reads: the still path's infer and refine stages, tuned for a frame budget.
 
@@ -196,16 +255,15 @@ class LiveSettings:
     refine
         Guided filter at radius 2, eps 1e-3 (webcam noise would otherwise print into the alpha),
         no edge contrast (alpha_gain 1: hair in a preview looks better soft).
-    smoothing
-        Weight of the previous frame's map in an exponential moving average. Default 0.5 halves
-        frame-to-frame flicker and lags about one frame behind motion. 0 disables it.
+    temporal
+        The temporal stage (TemporalSettings). Default: adaptive mixing.
     """
 
     model: str = "preview"
     work_long_side: int = 320
     infer: InferSettings = field(default_factory=lambda: InferSettings(normalise_peak=False))
     refine: RefineSettings = field(default_factory=lambda: RefineSettings(eps=1e-3, alpha_gain=1.0))
-    smoothing: float = 0.5
+    temporal: TemporalSettings = field(default_factory=TemporalSettings)
 
     def with_(self, **changes: object) -> LiveSettings:
         """A copy with some fields replaced."""
@@ -243,6 +301,14 @@ JPEG_SUBSAMPLING = 0
 # within 1% of 6's size at half its time).
 WEBP_QUALITY = 92
 WEBP_METHOD = 4
+# Video outputs (live/videofile.py). H.264 CRF 18 is visually lossless for composites; VP9 takes
+# CRF + 12 (its scale is wider) with the alpha plane coded alongside. 'veryfast' keeps libx264
+# behind the matting on 2 cores (the encoder runs in FFmpeg's threads).
+VIDEO_CRF = 18
+VIDEO_PRESET = "veryfast"
+# The preview's MJPEG stream (live/mjpeg.py): quality 80 is ~60 KB per 720p frame, smooth on a
+# kiosk's loopback and on Wi-Fi.
+MJPEG_QUALITY = 80
 # A product placed into a scene is a photograph: 4:2:0 at quality 92 is how cameras save them.
 SCENE_JPEG_QUALITY = 92
 SCENE_JPEG_SUBSAMPLING = 2

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,7 +210,13 @@ class Session:
 
     # -- prepare, infer, refine, foreground, cut-out ---------------------------------------------
 
-    def matte(self, data: Any, settings: StillSettings | None = None, timings: Timings | None = None) -> Matte:
+    def matte(
+        self,
+        data: Any,
+        settings: StillSettings | None = None,
+        timings: Timings | None = None,
+        temporal: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    ) -> Matte:
         """Everything between decode and compose: the alpha and foreground colours of one photo.
 
         Parameters
@@ -220,6 +227,10 @@ class Session:
             This call's StillSettings. Default None: the session's.
         timings
             Timings to add the stages to. Default None: a new one (in `Matte.timings`).
+        temporal
+            For frames of a video: the temporal stage between infer and refine, called with
+            (model input, model map) and returning the map to refine (live.temporal.Stabiliser).
+            Default None: a photo, no temporal stage.
 
         The stages, in order: prepare (the working image, then the model's input), infer (one
         invoke, or two with mirror averaging), refine (guided filter at the working size),
@@ -242,8 +253,12 @@ class Session:
             with t.stage("prepare"):
                 work = working_image(image.rgb, image.alpha, s.work_long_side)
             prediction = model.predict(work, s.infer, t)
+            model_map = prediction.map
+            if temporal is not None:
+                with t.stage("temporal"):
+                    model_map = temporal(prediction.input, model_map)
             with t.stage("refine"):
-                f = fit(work, prediction.map, s.refine)
+                f = fit(work, model_map, s.refine)
             with t.stage("foreground"):
                 means = foreground(f, s.foreground)
             with t.stage("full_res"):
@@ -251,7 +266,7 @@ class Session:
                 has_alpha = image.alpha is not None
                 src_alpha = image.alpha if has_alpha else NO_ALPHA
                 cutout_rgba(image.rgb, rgba, f.coef, means, f.state, src_alpha, has_alpha, s.foreground.enabled)
-        return Matte(image.rgb, rgba, prediction.map, prediction.card.name, t)
+        return Matte(image.rgb, rgba, model_map, prediction.card.name, t)
 
     # -- compose --------------------------------------------------------------------------------
 

@@ -46,8 +46,8 @@ def warmup(
     import numpy as np
 
     from edgematte.kernels import CACHE_DIR
+    from edgematte.live.modes import FrameMatter
     from edgematte.still import Session
-    from edgematte.video import Preview
 
     t = time.perf_counter()
     s = Session(model, threads=threads, profile=profile)
@@ -57,7 +57,10 @@ def warmup(
     s.remove(img)
     s.remove(rgba, bg="white")
     s.remove(img, bg=img[::-1].copy())
-    Preview(threads=threads, profile=profile).process(img)
+    for output in ("composite", "rgba", "alpha"):  # every kernel the frame commands use
+        with FrameMatter.for_video(output=output, threads=threads, profile=profile) as fm:
+            for i in range(2):
+                fm.matte_for_video(img, float(i))
     typer.echo(
         f"warm: {s.model}, kernels compiled and cached in {time.perf_counter() - t:.1f} s "
         f"(cache: {CACHE_DIR or 'next to the package'})"
