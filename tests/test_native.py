@@ -72,7 +72,7 @@ def test_defaults_are_settings_py(lib):
             assert getattr(c.foreground, f) == getattr(py.foreground, f), f
         assert c.foreground.eps == np.float32(py.foreground.eps) and bool(c.foreground.enabled)
     live, pl = lib.live_settings(), LiveSettings()
-    assert live.work_long_side == pl.work_long_side and live.smoothing == np.float32(pl.smoothing)
+    assert live.work_long_side == pl.work_long_side and live.smoothing == np.float32(pl.temporal.ema_weight)
     assert live.refine.eps == np.float32(pl.refine.eps) and live.refine.alpha_gain == pl.refine.alpha_gain
 
 
@@ -195,7 +195,7 @@ def test_live_frame_and_temporal_stage(lib, photo):
     work = working_image(frame, None, s.work_long_side)
     prev, cur = _smooth_map((144, 256), 3), _smooth_map((144, 256), 4)
     state = prev.copy()
-    smoothed = lib.temporal_smooth(cur, state, s.smoothing)
+    smoothed = lib.temporal_smooth(cur, state, s.temporal.ema_weight)
     np.testing.assert_array_equal(smoothed, np.float32(0.5) * prev + np.float32(0.5) * cur)
     assert np.array_equal(state, smoothed)
     bg = np.zeros_like(frame)

@@ -13,7 +13,7 @@
  *   foreground  two-pass blur-fusion foreground colours (Forte & Pitie 2021)
  *   cut-out     one full-resolution pass writing RGBA (alpha + foreground colours)
  *   compose     cut-out over a colour or an image; the live path's fused per-frame composite
- *   temporal    the live path's exponential moving average of the model map
+ *   temporal    the live path's 'ema' temporal method (a moving average of the model map)
  *
  * Rules (the shape of zlib's and XNNPACK's APIs):
  *   - Every buffer is the caller's. Images carry explicit strides (camera frames are strided).
@@ -112,9 +112,9 @@ typedef struct em_still_settings {
 
 /* The live path (settings.LiveSettings). */
 typedef struct em_live_settings {
-    int work_long_side;     /* 320 */
+    int work_long_side;     /* 256: the preview model's input long side */
     em_refine_settings refine;  /* eps 1e-3, alpha_gain 1 */
-    float smoothing;        /* weight of the previous frame's map (0.5; 0 disables) */
+    float smoothing;        /* the 'ema' temporal method: previous map's weight (0.5; 0 disables) */
 } em_live_settings;
 
 /* Fill `s` with the defaults of a model kind: matting = 0 for segmentation models (u2netp,
@@ -209,8 +209,10 @@ em_status em_composite_image(const em_image *fg, const em_image *alpha, const em
 size_t em_live_workspace_size(int frame_width, int frame_height, int work_width, int work_height,
                               int map_width, int map_height, const em_live_settings *s);
 
-/* The temporal stage: map = a * state + (1 - a) * map, then state = map (n floats). Call with
- * `has_state` 0 on the first frame (or after a scene cut) to just copy map into state. */
+/* The temporal stage, method 'ema' (settings.TemporalSettings): map = a * state + (1 - a) * map,
+ * then state = map (n floats). Call with `has_state` 0 on the first frame (or after a scene cut)
+ * to just copy map into state. The Python runtime's default method, 'adaptive' (live/temporal.py
+ * and kernels/temporal.py), is not in this library yet. */
 void em_temporal_smooth(float *map, float *state, size_t n, float smoothing, int has_state);
 
 /* One preview frame (Python: video.Preview.process after infer and the temporal stage):

@@ -35,7 +35,7 @@ void em_still_settings_default(em_still_settings *s, int matting) {
 
 void em_live_settings_default(em_live_settings *s) {
     if (s == NULL) return;
-    s->work_long_side = 320;
+    s->work_long_side = 256;
     refine_default(&s->refine);
     s->refine.eps = 1e-3f;
     s->refine.alpha_gain = 1.0f;

@@ -51,7 +51,7 @@ static void test_settings(void) {
     em_live_settings_default(&l);
     CHECK(s.work_long_side == 640 && s.refine.radius == 2 && s.refine.alpha_gain == 4.0f);
     CHECK(m.refine.alpha_gain == 1.0f && m.normalise_peak == 0 && m.refine.eps == 1e-3f);
-    CHECK(l.work_long_side == 320 && l.smoothing == 0.5f);
+    CHECK(l.work_long_side == 256 && l.smoothing == 0.5f);
 }
 
 static void test_work_size(void) {

@@ -36,7 +36,11 @@ def video(
     source: Annotated[Path, typer.Argument(help="Input video (mp4, mov, webm, avi, mkv: anything FFmpeg reads).")],
     output: Annotated[
         Path,
-        typer.Option("--output", "-o", help="Output video: .webm/.mov keep alpha; .mp4/.mkv/.avi need --bg or --mask."),
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output video: .webm (VP9) / .mov (PNG) keep alpha; .mp4/.mkv/.avi need --bg or --mask.",
+        ),
     ],
     bg: Annotated[
         str | None, typer.Option("--bg", help="Composite onto a colour, an image, or another video (looped).")
@@ -52,12 +56,23 @@ def video(
 ) -> None:
     """Remove the background of a video: alpha video, composite, or mask (audio, fps, rotation kept)."""
     from edgematte.errors import OptionError
-    from edgematte.live.videofile import matte_video
 
     if bg is not None and mask:
         raise OptionError("--bg and --mask exclude each other: a mask has no background")
     result = "composite" if bg is not None else ("alpha" if mask else "rgba")
     temporal = _temporal(smoothing)
+    try:
+        _video(source, output, result, temporal, model, bg, threads, profile, no_audio, overwrite, quiet)
+    except KeyboardInterrupt:
+        from edgematte.errors import EXIT_INTERRUPTED
+
+        err(f"interrupted: {output} not written (its partial temporary file was removed)")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _video(source, output, result, temporal, model, bg, threads, profile, no_audio, overwrite, quiet) -> None:  # type: ignore[no-untyped-def]
+    from edgematte.live.videofile import matte_video
+
     kw = dict(
         model=model,
         result=result,
@@ -263,6 +278,11 @@ def stream(
     except BrokenPipeError:
         err("the reader of stdout went away")
         raise typer.Exit(4) from None
+    except KeyboardInterrupt:
+        from edgematte.errors import EXIT_INTERRUPTED
+
+        err("interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -77,12 +77,22 @@ def stable_alpha_cells(
             xs = starts[cx]
             xe = starts[cx + 1]
             if st != MIXED:
-                v = np.uint8(255) if st == SOLID_OPAQUE else np.uint8(0)
-                for x in range(xs, xe):
-                    previous[y, x] = v
+                if st == SOLID_OPAQUE:
+                    for x in range(xs, xe):
+                        previous[y, x] = 255
                     if composite:
-                        for c in range(3):
-                            out[y, x, c] = frame[y, x, c] if st == SOLID_OPAQUE else bg[y, x, c]
+                        for x in range(xs, xe):
+                            out[y, x, 0] = frame[y, x, 0]
+                            out[y, x, 1] = frame[y, x, 1]
+                            out[y, x, 2] = frame[y, x, 2]
+                else:
+                    for x in range(xs, xe):
+                        previous[y, x] = 0
+                    if composite:
+                        for x in range(xs, xe):
+                            out[y, x, 0] = bg[y, x, 0]
+                            out[y, x, 1] = bg[y, x, 1]
+                            out[y, x, 2] = bg[y, x, 2]
                 continue
             k = wt * stillness[cy, cx]
             for x in range(xs, xe):

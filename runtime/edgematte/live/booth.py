@@ -149,13 +149,15 @@ class Booth:
         at a time. OutputError when no frame has arrived yet or the folder cannot be written.
         """
         from edgematte.files import write_atomic
+        from edgematte.still import Output
 
         frame = self._latest_frame
         if frame is None:
             raise OutputError("no camera frame yet: nothing to capture")
         with self._capture_lock:
             t = time.perf_counter()
-            png = self.session.remove(frame, format="PNG")
+            png = self.session.process(frame, Output(format="PNG")).data  # the whole still path
+            assert png is not None
             self._captured += 1
             name = time.strftime("capture-%Y%m%d-%H%M%S") + f"-{self._captured:03d}.png"
             path = write_atomic(self.captures / name, png)
