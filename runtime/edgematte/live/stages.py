@@ -115,15 +115,31 @@ class PreviewStages:
         self.threads = threads or prof.threads
         self.card: ModelCard = resolve(self.settings.model, prof.name)
         self._model = ModelStage(self.card, self.threads)
+        self._stream_model: ModelStage | None = None  # a 1-thread interpreter for pipelined streams
 
-    def predict(self, frame: np.ndarray) -> Predicted:
-        """prepare + infer for one RGB frame (HxWx3 uint8): the working image and the model's map."""
+    def predict(self, frame: np.ndarray, pipelined: bool = False) -> Predicted:
+        """prepare + infer for one RGB frame (HxWx3 uint8): the working image and the model's map.
+
+        Parameters
+        ----------
+        frame
+            HxWx3 uint8 RGB.
+        pipelined
+            Called on the invoke thread of a pipelined stream: one thread here (its own
+            interpreter), the others left to `finish` of the previous frame. Measured on 2 cores:
+            13.5 ms a 720p frame, against 16 ms with both stages on 2 threads each.
+        """
         frame = np.ascontiguousarray(frame)
         t = Timings()
-        use_threads(self.threads)
+        model = self._model
+        if pipelined and self.threads > 1:
+            if self._stream_model is None:
+                self._stream_model = ModelStage(self.card, 1)
+            model = self._stream_model
+        use_threads(1 if pipelined else self.threads)
         with t.stage("prepare"):
             work = working_image(frame, None, self.settings.work_long_side)
-        return Predicted(frame, work, self._model.predict(work, self.settings.infer, t), t)
+        return Predicted(frame, work, model.predict(work, self.settings.infer, t), t)
 
     def finish(
         self,
@@ -132,6 +148,7 @@ class PreviewStages:
         output: str,
         backdrop: Backdrop | np.ndarray | None,
         timestamp_ms: float = 0.0,
+        threads: int | None = None,
     ) -> FrameResult:
         """temporal -> refine -> compose for a predicted frame.
 
@@ -147,9 +164,11 @@ class PreviewStages:
             The background of a composite: a Backdrop or this frame's own image (a video's frame).
         timestamp_ms
             The frame's timestamp (the stabiliser's gap test).
+        threads
+            Kernel threads for this call. Default None: the stages' own count.
         """
         t = p.timings
-        use_threads(self.threads)
+        use_threads(threads or self.threads)
         model_map = p.prediction.map
         if stabiliser is not None:
             with t.stage("temporal"):
