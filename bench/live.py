@@ -41,6 +41,19 @@ OUT = Path(__file__).resolve().parent / "results"
 GREEN = (0, 177, 64)
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 
+# rembg's own `b` command. Its commands package imports every command, and those need its
+# whole "cli" extra (gradio, fastapi, ...): only b_command's module is loaded here, as it is.
+REMBG_B = r"""
+import os, sys, types
+import rembg
+pkg = types.ModuleType("rembg.commands")
+pkg.__path__ = [os.path.join(os.path.dirname(rembg.__file__), "commands")]
+sys.modules["rembg.commands"] = pkg
+from rembg.commands.b_command import b_command
+sys.argv[0] = "rembg b"
+b_command()
+"""
+
 MEDIAPIPE_VIDEO = r"""
 import json, sys, time
 import cv2, numpy as np
@@ -158,13 +171,13 @@ def video_speed(clip: Path, threads: int, label: str, rounds: int) -> dict:
                 stdout=subprocess.PIPE,
             )
             env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-            code = "import sys; from rembg.commands.b_command import b_command; sys.argv[0]='rembg b'; b_command()"
             rb = subprocess.run(
-                [sys.executable, "-c", code, str(w), str(h), "-m", "u2netp", "-o", str(frames_dir / "%04d.png")],
+                [sys.executable, "-c", REMBG_B, str(w), str(h), "-m", "u2netp", "-o", str(frames_dir / "%04d.png")],
                 stdin=dec.stdout,
                 capture_output=True,
                 env=env,
             )
+            dec.stdout.close()  # type: ignore[union-attr]  # ours: ffmpeg must see the pipe close
             dec.wait()
             dt = time.perf_counter() - t0
             got = len(list(frames_dir.glob("*.png")))

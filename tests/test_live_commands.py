@@ -171,6 +171,7 @@ def test_bad_inputs_get_one_line_and_their_exit_code(clips, tmp_path):
         (["video", str(clips["plain"]), "-o", str(clips["plain"]), "--bg", "red", "--overwrite"], 4, "input"),
         (["video", str(clips["plain"]), "-o", str(tmp_path / "o.mp4"), "--bg", "red", "--mask"], 5, "exclude"),
         (["video", str(clips["plain"]), "-o", str(tmp_path / "o.webm"), "--smoothing", "magic"], 5, "temporal"),
+        (["video", str(clips["plain"]), "-o", str(tmp_path / "o.mp4"), "--bg", str(tmp_path / "bg.mp4")], 5, "--bg"),
     ]
     (tmp_path / "notavideo.mp4").write_bytes(b"not a video at all")
     cases.append((["video", str(tmp_path / "notavideo.mp4"), "-o", str(tmp_path / "o.webm")], 2, "not a video"))

@@ -175,3 +175,17 @@ def test_adaptive_stage_cuts_flicker_without_lag():
     assert ours[1] < 0.5 * none[1]  # measured 0.99 vs 2.9 levels along the outline
     assert ours[2] == [0] and none[2] == [0] and ema[2][0] >= 3  # the average lags, ours does not
     assert ours[0] < none[0] + 0.001  # no accuracy given up
+
+
+def test_live_stream_worker_failure_is_raised_not_swallowed():
+    def broken(result, frame) -> None:
+        raise RuntimeError("the display went away")
+
+    frame = np.zeros((64, 96, 3), np.uint8)
+    m = FrameMatter.for_live_stream(broken, output="alpha")
+    m.matte_async(frame, 0.0)
+    with pytest.raises(RuntimeError, match="display went away"):
+        m.wait_idle(30)
+    with pytest.raises(RuntimeError, match="display went away"):
+        m.matte_async(frame, 1.0)
+    m.close()

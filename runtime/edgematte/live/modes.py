@@ -119,6 +119,7 @@ class FrameMatter:
         self._lock = threading.Lock()  # one frame at a time through the stages
         self.dropped = 0  # live stream: frames replaced by a newer one before they were matted
         self.processed = 0
+        self._error: BaseException | None = None  # live stream: the worker's first failure
         if self.mode is RunningMode.LIVE_STREAM:
             self._slot: tuple[np.ndarray, float] | None = None
             self._wake = threading.Condition()
@@ -268,9 +269,12 @@ class FrameMatter:
             The frame's time; must increase (OptionError otherwise).
 
         The result reaches `result_callback(result, frame)` on the worker thread. A frame still
-        waiting when a newer one arrives is dropped (`dropped` counts them).
+        waiting when a newer one arrives is dropped (`dropped` counts them). If matting a frame
+        or the callback raised, the worker stops and this call raises that error.
         """
         self._check(RunningMode.LIVE_STREAM, "matte_async")
+        if self._error is not None:
+            raise self._error
         self._frame(frame)
         self._next_timestamp(timestamp_ms)
         with self._wake:
@@ -289,8 +293,12 @@ class FrameMatter:
                     return
                 frame, ts = self._slot
                 self._slot = None
-            result = self._run(frame, ts, None)
-            callback(result, frame)  # type: ignore[misc]
+            try:
+                result = self._run(frame, ts, None)
+                callback(result, frame)  # type: ignore[misc]
+            except BaseException as exc:  # raised again by the next matte_async / wait_idle
+                self._error = exc
+                return
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """LIVE_STREAM: wait until the waiting frame (if any) was taken and matted. True if idle."""
@@ -298,6 +306,8 @@ class FrameMatter:
 
         end = time.monotonic() + timeout
         while time.monotonic() < end:
+            if self._error is not None:
+                raise self._error
             with self._wake:
                 idle = self._slot is None
             if idle and self._lock.acquire(timeout=0.01):

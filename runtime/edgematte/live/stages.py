@@ -257,6 +257,9 @@ class StillFrameStages:
 
         temporal = None if stabiliser is None else (lambda x, y: stabiliser(x, y, timestamp_ms))
         m = self.session.matte(np.ascontiguousarray(frame), temporal=temporal)
+        if stabiliser is not None:
+            with m.timings.stage("temporal"):
+                self._stable_alpha(m.rgba, stabiliser)
         if output == "composite":
             h, w = frame.shape[:2]
             bg = backdrop if isinstance(backdrop, Backdrop) else Backdrop(image=_backdrop_pixels(backdrop, w, h))
@@ -264,6 +267,26 @@ class StillFrameStages:
         else:
             pixels = self.session.render(m, Output(mask_only=output == "alpha", format=None))
         return FrameResult(pixels, timestamp_ms, m.model, m.timings)
+
+    @staticmethod
+    def _stable_alpha(rgba: np.ndarray, stabiliser: Stabiliser) -> None:
+        """The full-resolution temporal stage on the cut-out's alpha (in place), NumPy: these
+        frames take ~1 s each, so the few ms of this pass do not matter (kernels/temporal.py
+        fuses the same formula into the preview's compose)."""
+        import cv2
+
+        ts = stabiliser.settings
+        h, w = rgba.shape[:2]
+        alpha = rgba[..., 3]
+        prev = stabiliser.alpha
+        if ts.method == "adaptive" and ts.alpha_weight > 0:
+            if stabiliser.stillness is not None and prev is not None and prev.shape == (h, w):
+                k = cv2.resize(stabiliser.stillness, (w, h), interpolation=cv2.INTER_LINEAR) * np.float32(
+                    ts.alpha_weight
+                )
+                a = alpha.astype(np.float32)
+                alpha[...] = (a + k * (prev.astype(np.float32) - a) + np.float32(0.5)).astype(np.uint8)
+            stabiliser.alpha = alpha.copy()
 
 
 def stages_for(model: str | None, threads: int | None, profile: str | None, settings: LiveSettings | None):

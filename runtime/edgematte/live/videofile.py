@@ -299,6 +299,13 @@ class VideoWriter:
         except av.FFmpegError as exc:
             raise OutputError(f"{self.path}: encoding failed ({exc.strerror or exc})") from None
 
+    @property
+    def audio_mode(self) -> str:
+        """'copied', 're-encoded' or 'none': what happens to the source's audio."""
+        if self._audio is None:
+            return "none"
+        return "copied" if self._audio.copy else "re-encoded"
+
     def _mux_video(self, packet) -> None:  # type: ignore[no-untyped-def]
         if self._audio is not None and packet.pts is not None:
             self._audio.until(float(packet.pts * packet.time_base))
@@ -415,6 +422,94 @@ def read_rgba(path: str | os.PathLike) -> Iterator[np.ndarray]:
                 yield _upright(f.to_ndarray(format="rgba"), rotation)
 
 
+_QUEUE_FRAMES = 4  # frames decoded ahead / waiting for the encoder: bounded memory
+
+
+def _ahead(items):  # type: ignore[no-untyped-def]
+    """Iterate `items` on a thread of its own, up to _QUEUE_FRAMES ahead of the consumer."""
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(_QUEUE_FRAMES)
+    done = object()
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            for x in items:
+                while not stop.is_set():
+                    try:
+                        q.put((x, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put((done, None))
+        except BaseException as exc:  # handed to the consumer
+            q.put((done, exc))
+
+    t = threading.Thread(target=run, name="edgematte-decode", daemon=True)
+    t.start()
+    try:
+        while True:
+            x, exc = q.get()
+            if x is done:
+                if exc is not None:
+                    raise exc
+                return
+            yield x
+    finally:
+        stop.set()
+        t.join(timeout=10)
+
+
+class _Behind:
+    """Calls `write(*args)` on a thread of its own, in order, at most _QUEUE_FRAMES behind."""
+
+    def __init__(self, write):  # type: ignore[no-untyped-def]
+        import queue
+        import threading
+
+        self._write = write
+        self._q: queue.Queue = queue.Queue(_QUEUE_FRAMES)
+        self._error: BaseException | None = None
+        self._t = threading.Thread(target=self._run, name="edgematte-encode", daemon=True)
+        self._t.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            if self._error is None:
+                try:
+                    self._write(*item)
+                except BaseException as exc:
+                    self._error = exc
+
+    def put(self, *args: object) -> None:
+        if self._error is not None:
+            raise self._error
+        self._q.put(args)
+
+    def finish(self) -> None:
+        """Wait for every frame to be written; raise the writer's error if it had one."""
+        self._q.put(None)
+        self._t.join()
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        """Drop what is queued and stop (on an error or Ctrl-C)."""
+        self._error = self._error or RuntimeError("stopped")
+        with contextlib.suppress(Exception):
+            while True:
+                self._q.get_nowait()
+        self._q.put(None)
+        self._t.join(timeout=30)
+
+
 @dataclass
 class VideoJob:
     """What `matte_video` did: frames, seconds, and where it wrote."""
@@ -490,6 +585,9 @@ def matte_video(
             raise OptionError("a composite needs --bg (a colour, an image or a video)")
         bg_path = Path(str(background))
         if bg_path.suffix.lower() in CONTAINERS:  # a video: its frames, looped
+            if not bg_path.is_file():
+                raise OptionError(f"--bg {bg_path}: no such video file")
+            VideoReader(bg_path).close()  # unreadable backgrounds fail here, blamed on the background
             bg_frames = looped_frames(bg_path)
         else:
             bg_option = background
@@ -508,6 +606,9 @@ def matte_video(
         with FrameMatter.create_from_options(options) as matter:
             writer = VideoWriter(out, reader.info, kind, src if audio else None, protect=[src])
             n = 0
+            # Decoding runs ahead on one thread and encoding behind on another (FFmpeg releases the
+            # GIL in both), so the matting rarely waits for either; each queue holds a few frames.
+            encoder = _Behind(writer.write)
             try:
                 pts_of: dict[float, int] = {}
 
@@ -516,14 +617,15 @@ def matte_video(
                         pts_of[ts] = pts
                         yield ts, f
 
-                for r in matter.stream(frames(), bg_frames):
-                    writer.write(r.pixels, pts_of.pop(r.timestamp_ms))
+                for r in matter.stream(_ahead(frames()), bg_frames):
+                    encoder.put(r.pixels, pts_of.pop(r.timestamp_ms))
                     n += 1
                     if on_frame is not None:
                         on_frame(n, reader.info.frames)  # type: ignore[operator]
+                encoder.finish()
                 writer.close()
             except BaseException:
+                encoder.stop()
                 writer.abort()
                 raise
-            carried = "none" if writer._audio is None else ("copied" if writer._audio.copy else "re-encoded")
-            return VideoJob(out, n, time.perf_counter() - t0, matter.card.name, carried)
+            return VideoJob(out, n, time.perf_counter() - t0, matter.card.name, writer.audio_mode)
