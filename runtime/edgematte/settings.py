@@ -212,7 +212,7 @@ class TemporalSettings:
         Mean frame difference above which the frame is a scene cut: the state is dropped.
         Default 40 levels.
     alpha_weight
-        'adaptive' only, preview model: weight of the previous frame's full-resolution alpha
+        'adaptive' only: weight of the previous frame's full-resolution alpha
         where the picture is still (kernels/temporal.py). The guided filter's a . I carries the
         camera's sensor noise into the outline: measured, 97% of a still person's edge flicker
         comes from there, which no mixing of the model's map can reach. Default 0.6: that noise

@@ -120,6 +120,7 @@ class FrameMatter:
         self.dropped = 0  # live stream: frames replaced by a newer one before they were matted
         self.processed = 0
         self._error: BaseException | None = None  # live stream: the worker's first failure
+        self._busy = False  # live stream: the worker is matting a frame or in the callback
         if self.mode is RunningMode.LIVE_STREAM:
             self._slot: tuple[np.ndarray, float] | None = None
             self._wake = threading.Condition()
@@ -293,12 +294,16 @@ class FrameMatter:
                     return
                 frame, ts = self._slot
                 self._slot = None
+                self._busy = True
             try:
                 result = self._run(frame, ts, None)
                 callback(result, frame)  # type: ignore[misc]
             except BaseException as exc:  # raised again by the next matte_async / wait_idle
                 self._error = exc
                 return
+            finally:
+                with self._wake:
+                    self._busy = False
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """LIVE_STREAM: wait until the waiting frame (if any) was taken and matted. True if idle."""
@@ -306,15 +311,12 @@ class FrameMatter:
 
         end = time.monotonic() + timeout
         while time.monotonic() < end:
+            with self._wake:
+                idle = self._slot is None and not self._busy
             if self._error is not None:
                 raise self._error
-            with self._wake:
-                idle = self._slot is None
-            if idle and self._lock.acquire(timeout=0.01):
-                self._lock.release()
-                with self._wake:
-                    if self._slot is None:
-                        return True
+            if idle:
+                return True
             time.sleep(0.002)
         return False
 
