@@ -29,6 +29,12 @@ W, H, N = 640, 360, 16
 CLI = [sys.executable, "-m", "edgematte.cli"]
 
 
+def _sigint_default() -> None:
+    """In the child: Ctrl-C as a terminal delivers it. A CI job started in the background has
+    SIGINT ignored, which children inherit, and Python then installs no KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run(*args: str, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], capture_output=True, timeout=600, **kw)
 
@@ -187,14 +193,19 @@ def test_bad_inputs_get_one_line_and_their_exit_code(clips, tmp_path):
 def test_ctrl_c_leaves_no_half_written_output(clips, tmp_path):
     out = tmp_path / "long.webm"
     p = subprocess.Popen(
-        [*CLI, "video", str(clips["long"]), "-o", str(out), "--model", "u2netp"], stderr=subprocess.PIPE
+        [*CLI, "video", str(clips["long"]), "-o", str(out), "--model", "u2netp"],
+        stderr=subprocess.PIPE,
+        preexec_fn=_sigint_default,
     )
     deadline = time.time() + 120
     while time.time() < deadline and not [x for x in tmp_path.iterdir() if x.name.endswith(".part")]:
         time.sleep(0.2)
     time.sleep(3)  # some frames written into the temporary file
     p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=120)
+    try:
+        _, err = p.communicate(timeout=120)
+    finally:
+        p.kill()
     assert p.returncode == 130, err.decode()
     assert "interrupted" in err.decode()
     assert list(tmp_path.iterdir()) == []  # neither the output nor its temporary file
@@ -243,6 +254,7 @@ def _start_preview(clip: Path, tmp_path: Path, *extra: str) -> tuple[subprocess.
             *extra,
         ],
         stderr=subprocess.PIPE,
+        preexec_fn=_sigint_default,
     )
     line = b""
     deadline = time.time() + 120
@@ -251,7 +263,10 @@ def _start_preview(clip: Path, tmp_path: Path, *extra: str) -> tuple[subprocess.
         if b"http://" in line or not line:
             break
     m = re.search(rb"http://([\d.]+):(\d+)/", line)
-    assert m, line
+    if m is None:
+        p.kill()
+        p.communicate()
+        raise AssertionError(f"preview did not say where it serves: {line!r}")
     return p, f"http://{m.group(1).decode()}:{m.group(2).decode()}"
 
 
@@ -290,7 +305,10 @@ def test_preview_serves_mjpeg_and_captures_stills_on_loopback(clips, tmp_path):
         assert sorted(x.name for x in (tmp_path / "caps").iterdir() if x.suffix == ".png").__len__() == 2
     finally:
         p.send_signal(signal.SIGINT)
-        _, err = p.communicate(timeout=60)
+        try:
+            _, err = p.communicate(timeout=60)
+        finally:
+            p.kill()  # never leave a camera loop running behind a failed test
     assert p.returncode == 0, err.decode()
     assert b"2 stills" in err
 
@@ -305,7 +323,9 @@ def test_preview_records_to_a_file_and_refuses_without_a_sink(clips, tmp_path):
     assert streams(out)["frames"] == 12 and streams(out)["stored"] == (W, H)
     r = run("preview", "--camera", str(clips["silent"]), env={**os.environ, "DISPLAY": "", "WAYLAND_DISPLAY": ""})
     assert r.returncode == 5 and b"no display here" in r.stderr
-    r = run("preview", "--camera", str(tmp_path / "nope.mp4"), "-o", str(out))
+    r = run("preview", "--camera", str(clips["silent"]), "-o", str(out), "--frames", "3")
+    assert r.returncode == 4 and b"already exists" in r.stderr  # a recording is never replaced silently
+    r = run("preview", "--camera", str(tmp_path / "nope.mp4"), "-o", str(tmp_path / "other.mp4"))
     assert r.returncode == 2 and b"no such device or video file" in r.stderr
 
 
@@ -325,3 +345,11 @@ def test_preview_window_on_a_real_x_server(clips, tmp_path):
     )
     assert r.returncode == 0, r.stderr.decode()
     assert re.search(rb"preview: \d+ frames", r.stderr)
+
+
+@pytest.mark.needs_eval
+def test_a_clip_shorter_than_the_decoder_delay_keeps_every_frame(tmp_path):
+    short = write_clip(tmp_path / "short.mp4", person_frames(3), audio=False)
+    r = run("video", str(short), "-o", str(tmp_path / "o.mov"), "--quiet")
+    assert r.returncode == 0, r.stderr.decode()
+    assert len(list(read_rgba(tmp_path / "o.mov"))) == 3

@@ -134,11 +134,14 @@ def preview(
         typer.Option("--frames", min=1, help="Stop after this many preview frames (default: run until Ctrl-C)."),
     ] = None,
     loop: Annotated[bool, typer.Option("--loop/--no-loop", help="A file camera starts again at its end.")] = True,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the --output recording if it exists.")
+    ] = False,
     threads: ThreadsOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Live preview with the background replaced: a window, an MJPEG stream, or a file; stills on demand."""
-    from edgematte.errors import OptionError
+    from edgematte.errors import OptionError, OutputError
     from edgematte.live.booth import Booth
     from edgematte.live.camera import Camera, parse_size
     from edgematte.live.window import has_display, run_window
@@ -147,13 +150,14 @@ def preview(
         if not has_display():
             raise OptionError("no display here: use --serve 127.0.0.1:8090 (a kiosk browser) or -o preview.mp4")
         window = True
+    if output is not None and output.exists() and not overwrite:
+        raise OutputError(f"{output}: already exists; pass --overwrite to replace it")
     cam = Camera(camera, parse_size(size), loop=loop)
     booth = Booth(cam, background=bg, still_model=still_model, captures=captures, threads=threads, profile=profile)
     server = None
-    recorder = None
+    recorder = _Recorder(booth, output, cam.rate, frames) if output is not None else None
+    recorded = None
     try:
-        if output is not None:
-            recorder = _Recorder(output, cam.rate)
         booth.start()
         if serve:
             from edgematte.live.mjpeg import parse_address
@@ -177,47 +181,62 @@ def preview(
 
             run_window(booth, frames, told)
         else:
-            n = -1
             while frames is None or booth.results < frames:
-                r = booth.wait_result(max(n, booth.results - 1 if n < 0 else n), timeout=1.0)
-                if r is None:
-                    if not booth.running:
-                        break
-                    continue
-                if booth.results != n:
-                    n = booth.results
-                    if recorder is not None:
-                        recorder.write(r.pixels)
-        if recorder is not None:
-            recorder.close()
-            recorder = None
+                if booth.wait_result(booth.results, timeout=1.0) is None and not booth.running:
+                    break
     except KeyboardInterrupt:
-        pass
+        pass  # Ctrl-C is how a preview without --frames ends: the recording so far is kept
     finally:
-        if recorder is not None:
-            recorder.abort()
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        stats = booth.stats()
-        booth.stop()
+        try:
+            if recorder is not None:
+                recorded = recorder.close()  # written up to here, renamed into place
+        finally:
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+            stats = booth.stats()
+            booth.stop()
     typer.echo(
         f"preview: {stats['preview_frames']} frames ({stats['preview_fps']} fps, {stats['dropped']} dropped), "
-        f"{stats['captures']} stills" + (f", recorded to {output}" if output else ""),
+        f"{stats['captures']} stills" + (f", {recorder.written} recorded to {recorded}" if recorded else ""),  # type: ignore[union-attr]
         err=True,
     )
 
 
 class _Recorder:
-    """The preview's frames into a video file at their arrival times."""
+    """Every preview frame into a video file at its arrival time, on a thread of its own."""
 
-    def __init__(self, path: Path, rate: float):
-        self.path, self.rate = path, rate
+    def __init__(self, booth, path: Path, rate: float, limit: int | None):  # type: ignore[no-untyped-def]
+        import queue
+        import threading
+
+        from edgematte.live.videofile import output_kind_ok
+
+        output_kind_ok(path, False)  # a bad extension fails now, not after the first frame
+        self.path, self.rate, self.limit = path, rate, limit
+        self.written = 0
         self._w = None
-        self._t0 = time.monotonic()
-        self._last = -1
+        self._error: BaseException | None = None
+        self._q: queue.Queue = booth.subscribe()
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, name="edgematte-record", daemon=True)
+        self._t.start()
 
-    def write(self, pixels) -> None:  # type: ignore[no-untyped-def]
+    def _run(self) -> None:
+        import queue
+
+        while not (self._stop.is_set() and self._q.empty()):
+            try:
+                r = self._q.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if self._error is None and (self.limit is None or self.written < self.limit):
+                try:
+                    self._write(r.pixels, r.timestamp_ms)
+                except BaseException as exc:
+                    self._error = exc
+
+    def _write(self, pixels, ms: float) -> None:  # type: ignore[no-untyped-def]
         from fractions import Fraction
 
         from edgematte.live.videofile import VideoInfo, VideoWriter
@@ -226,18 +245,21 @@ class _Recorder:
             h, w = pixels.shape[:2]
             info = VideoInfo(w, h, 0, Fraction(round(self.rate * 1000), 1000), 0, Fraction(1, 1000), False, "")
             self._w = VideoWriter(self.path, info, "rgb")
-            self._t0 = time.monotonic()
-        pts = max(self._last + 1, round((time.monotonic() - self._t0) * 1000))
+            self._t0 = ms
+        pts = max(self._last + 1, round(ms - self._t0)) if self.written else 0
         self._last = pts
         self._w.write(pixels, pts)
+        self.written += 1
 
-    def close(self) -> None:
-        if self._w is not None:
-            self._w.close()
-
-    def abort(self) -> None:
-        if self._w is not None:
-            self._w.abort()
+    def close(self) -> Path | None:
+        """Write what is queued, finish the file and rename it into place (None: nothing recorded)."""
+        self._stop.set()
+        self._t.join()
+        if self._error is not None:
+            if self._w is not None:
+                self._w.abort()
+            raise self._error
+        return self._w.close() if self._w is not None else None
 
 
 def stream(

@@ -76,6 +76,7 @@ class Booth:
         self._latest_frame: np.ndarray | None = None
         self._latest: FrameResult | None = None
         self._new_result = threading.Condition()
+        self._listeners: list = []
         self.results = 0  # preview frames produced
         self.camera_frames = 0
         self._capture_lock = threading.Lock()
@@ -112,10 +113,32 @@ class Booth:
                 self._new_result.notify_all()
 
     def _on_result(self, result: FrameResult, frame: np.ndarray) -> None:
+        import contextlib
+        import queue
+
         with self._new_result:
             self._latest = result
             self.results += 1
             self._new_result.notify_all()
+            for q in self._listeners:
+                # A listener that cannot keep up loses frames; the preview does not wait for it.
+                with contextlib.suppress(queue.Full):
+                    q.put_nowait(result)
+
+    def subscribe(self, size: int = 64):  # type: ignore[no-untyped-def]
+        """A queue that receives every preview frame from now on (a recorder); bounded: a
+        listener more than `size` frames behind misses frames rather than growing memory."""
+        import queue
+
+        q: queue.Queue = queue.Queue(size)
+        with self._new_result:
+            self._listeners.append(q)
+        return q
+
+    def latest_numbered(self) -> tuple[int, FrameResult | None]:
+        """(frames produced so far, the newest frame), read together."""
+        with self._new_result:
+            return self.results, self._latest
 
     def wait_result(self, after: int, timeout: float = 10.0) -> FrameResult | None:
         """The newest preview frame once more than `after` have been produced (None on timeout)."""
@@ -167,12 +190,17 @@ class Booth:
     # -- lifetime -------------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop the camera and the live worker."""
+        """Stop the camera (it is released on its own thread), the live worker and the models."""
         self.camera.close()
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.matter.close()
         self.session.close()
+
+    @property
+    def error(self) -> BaseException | None:
+        """What stopped the camera thread (None: nothing, or a clean stop)."""
+        return None if self.camera.closed else self._error
 
     def stats(self) -> dict:
         """Frames from the camera, preview frames made, frames dropped, preview fps so far."""

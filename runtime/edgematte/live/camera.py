@@ -49,6 +49,7 @@ class Camera:
         self.spec, self.size, self.loop, self.realtime = spec, size, loop, realtime
         self.is_file = not (spec.isdigit() or spec.startswith("/dev/video"))
         self._closed = False
+        self._reading = False
         self._cap = None
         if self.is_file:
             from edgematte.live.videofile import VideoReader
@@ -79,11 +80,17 @@ class Camera:
             return
         import cv2
 
-        while not self._closed:
-            ok, bgr = self._cap.read()  # type: ignore[union-attr]
-            if not ok:
-                raise VideoError(f"camera {self.spec!r}: stopped delivering frames")
-            yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        self._reading = True
+        try:
+            while not self._closed:
+                ok, bgr = self._cap.read()  # type: ignore[union-attr]
+                if not ok:
+                    if self._closed:
+                        return
+                    raise VideoError(f"camera {self.spec!r}: stopped delivering frames")
+                yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        finally:
+            self._cap.release()  # type: ignore[union-attr]  # on the thread that reads (OpenCV wants that)
 
     def _file_frames(self) -> Iterator[np.ndarray]:
         from edgematte.live.videofile import VideoReader
@@ -104,8 +111,14 @@ class Camera:
             if not self.loop:
                 return
 
+    @property
+    def closed(self) -> bool:
+        """Whether `close()` was called."""
+        return self._closed
+
     def close(self) -> None:
-        """Stop delivering frames and release the device."""
+        """Stop delivering frames; the device is released by the thread reading it (or now, if
+        none is)."""
         self._closed = True
-        if self._cap is not None:
+        if self._cap is not None and not self._reading:
             self._cap.release()

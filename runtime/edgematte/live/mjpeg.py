@@ -55,10 +55,11 @@ class _Frames:
     def jpeg(self, after: int, timeout: float = 5.0) -> tuple[int, bytes] | None:
         import cv2
 
-        r = self.booth.wait_result(after, timeout)
+        if self.booth.wait_result(after, timeout) is None:
+            return None
+        n, r = self.booth.latest_numbered()
         if r is None:
             return None
-        n = self.booth.results
         with self._lock:
             if n != self._n:
                 bgr = cv2.cvtColor(r.pixels, cv2.COLOR_RGB2BGR)
@@ -137,8 +138,8 @@ def serve(booth: Booth, host: str, port: int) -> ThreadingHTTPServer:
                         + b"\r\n"
                     )
                     self.wfile.flush()
-            except (BrokenPipeError, ConnectionResetError):
-                return
+            except (BrokenPipeError, ConnectionResetError, EdgematteError):
+                return  # the client left, or the camera stopped: the response ends here
             finally:
                 self.close_connection = True
 

@@ -309,6 +309,8 @@ class FrameMatter:
         """LIVE_STREAM: wait until the waiting frame (if any) was taken and matted. True if idle."""
         import time
 
+        if self.mode is not RunningMode.LIVE_STREAM:
+            raise OptionError(f"wait_idle is for live_stream mode; this FrameMatter runs in {self.mode.value} mode")
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             with self._wake:
@@ -340,6 +342,7 @@ class FrameMatter:
                 self._wake.notify_all()
             if threading.current_thread() is not self._worker:
                 self._worker.join(timeout=30)
+        self._stages.close()
 
     def __enter__(self) -> FrameMatter:
         return self

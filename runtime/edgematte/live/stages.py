@@ -3,7 +3,7 @@
 Two ways through, chosen by the model:
 
 - `PreviewStages` (the person model, 'preview'): prepare and infer (infer.ModelStage), the
-  temporal stage (live/temporal.py), refine (refine.fit at LiveSettings' 320 px), then one fused
+  temporal stage (live/temporal.py), refine (refine.fit at LiveSettings' 256 px), then one fused
   pass over the frame that computes the alpha only along the person's outline and composites
   (kernels/composite.composite_cells), or the alpha alone. No mirror averaging, no foreground
   re-estimation. prepare+infer and the rest are separate calls (`predict`, `finish`) so a
@@ -141,6 +141,10 @@ class PreviewStages:
             work = working_image(frame, None, self.settings.work_long_side)
         return Predicted(frame, work, model.predict(work, self.settings.infer, t), t)
 
+    def close(self) -> None:
+        """Release the interpreters (a later call fails)."""
+        self._model = self._stream_model = None  # type: ignore[assignment]
+
     def finish(
         self,
         p: Predicted,
@@ -240,6 +244,10 @@ class StillFrameStages:
         self.session = Session(model, threads=threads, profile=profile)
         self.card = self.session.card
         self.threads = self.session.threads
+
+    def close(self) -> None:
+        """Release the Session's interpreters."""
+        self.session.close()
 
     def frame(
         self,

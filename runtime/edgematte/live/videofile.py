@@ -111,10 +111,12 @@ class VideoReader:
             raise VideoError(f"{self.path}: has no video stream")
         self._v = self._c.streams.video[0]
         self._v.thread_type = "AUTO"
-        self._rotation: int | None = None
+        # One decode iterator for the whole file: a second one would flush the decoder again,
+        # and with frame threading a short clip's frames all arrive in the first one's flush.
+        self._decoded = self._c.decode(self._v)
         first = None
         try:
-            first = next(self._c.decode(self._v))
+            first = next(self._decoded)
         except (StopIteration, av.FFmpegError):
             self._c.close()
             raise VideoError(f"{self.path}: no decodable frame") from None
@@ -136,22 +138,23 @@ class VideoReader:
         )
 
     def frames(self) -> Iterator[tuple[float, int, np.ndarray]]:
-        """(timestamp_ms, pts, upright HxWx3 uint8 RGB) for every frame, in order."""
+        """(timestamp_ms, pts, upright HxWx3 uint8 RGB) for every frame, in order (call once)."""
         av = _av()
         tb = self.info.time_base
+        step = max(1, round(1 / (self.info.rate * tb)))  # one frame's duration in time-base ticks
         last_pts = None
 
         def one(f):  # type: ignore[no-untyped-def]
             nonlocal last_pts
-            pts = f.pts if f.pts is not None else (0 if last_pts is None else last_pts + 1)
+            pts = f.pts if f.pts is not None else (0 if last_pts is None else last_pts + step)
             if last_pts is not None and pts <= last_pts:
-                pts = last_pts + 1  # broken or missing timestamps: keep them increasing
+                pts = last_pts + step  # broken or missing timestamps: one frame later
             last_pts = pts
             return float(pts * tb * 1000), pts, _upright(f.to_ndarray(format="rgb24"), self.info.rotation)
 
         yield one(self._first)
         try:
-            for f in self._c.decode(self._v):
+            for f in self._decoded:
                 yield one(f)
         except av.FFmpegError as exc:
             raise VideoError(f"{self.path}: decoding failed after {last_pts} ({exc.strerror or exc})") from None
@@ -181,7 +184,7 @@ def output_kind_ok(path: Path, alpha: bool) -> str:
     if ext not in CONTAINERS:
         raise OptionError(f"{path}: unknown video extension; use one of {', '.join(sorted(CONTAINERS))}")
     if alpha and ext not in ALPHA_CONTAINERS:
-        raise OptionError(f"{path}: {ext} cannot carry alpha; use .webm (VP9 with alpha) or .mov (ProRes 4444)")
+        raise OptionError(f"{path}: {ext} cannot carry alpha; use .webm (VP9 with alpha) or .mov (PNG frames)")
     return CONTAINERS[ext]
 
 
@@ -228,6 +231,8 @@ class VideoWriter:
         except (OSError, av.FFmpegError) as exc:
             raise OutputError(f"{self.path}: cannot write here ({getattr(exc, 'strerror', None) or exc})") from None
         self._done = False
+        self._last_pts = -1
+        self._audio: _AudioCarrier | None = None
         try:
             self._v = self._video_stream(crf)
             self._audio = _AudioCarrier(self._c, audio_from, self.format) if audio_from and info.has_audio else None
@@ -274,7 +279,8 @@ class VideoWriter:
         if odd and s.pix_fmt in ("yuv420p", "yuva420p") and ext != ".mp4":
             self._c.close()
             raise OptionError(
-                f"{self.path}: {w}x{h} has an odd side, which {ext} with 4:2:0 cannot hold; use .mp4 or .mov"
+                f"{self.path}: {w}x{h} has an odd side, which {ext} with 4:2:0 cannot hold; "
+                + ("use .mov (PNG frames)" if self.kind == "rgba" else "use .mp4, .mkv or .mov")
             )
         s.width, s.height = w, h
         s.time_base = self._time_base
@@ -289,8 +295,9 @@ class VideoWriter:
         a = _stored(pixels, self._rotation)
         if self._fmt == "gray" and a.ndim == 3:
             a = np.ascontiguousarray(a[..., 0])
-        if self._avi:
-            pts = round(pts * self.info.time_base * self.info.rate)
+        if self._avi:  # one frame rate: frame indices, strictly increasing (a VFR source may collide)
+            pts = max(round(pts * self.info.time_base * self.info.rate), self._last_pts + 1)
+        self._last_pts = pts
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(a), format=self._fmt)
         frame.pts, frame.time_base = pts, self._time_base
         try:
@@ -342,6 +349,9 @@ class VideoWriter:
         self._done = True
         with contextlib.suppress(Exception):
             self._c.close()
+        if self._audio is not None:
+            with contextlib.suppress(Exception):
+                self._audio.close_input()
         with contextlib.suppress(OSError):
             os.unlink(self._tmp)
 
@@ -401,6 +411,10 @@ class _AudioCarrier:
                 self._out.mux(p)
         self._in.close()
 
+    def close_input(self) -> None:
+        """Close the source file (after an abort)."""
+        self._in.close()
+
 
 def read_rgba(path: str | os.PathLike) -> Iterator[np.ndarray]:
     """Decode a video with alpha that we wrote (WebM VP9 or MOV PNG): upright HxWx4 uint8.
@@ -434,20 +448,23 @@ def _ahead(items):  # type: ignore[no-untyped-def]
     done = object()
     stop = threading.Event()
 
+    def put(item: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def run() -> None:
         try:
             for x in items:
-                while not stop.is_set():
-                    try:
-                        q.put((x, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put((x, None)):
                     return
-            q.put((done, None))
+            put((done, None))
         except BaseException as exc:  # handed to the consumer
-            q.put((done, exc))
+            put((done, exc))
 
     t = threading.Thread(target=run, name="edgematte-decode", daemon=True)
     t.start()
@@ -459,9 +476,9 @@ def _ahead(items):  # type: ignore[no-untyped-def]
                     raise exc
                 return
             yield x
-    finally:
+    finally:  # close() this generator before closing what `items` reads from
         stop.set()
-        t.join(timeout=10)
+        t.join(timeout=30)
 
 
 class _Behind:
@@ -609,6 +626,7 @@ def matte_video(
             # Decoding runs ahead on one thread and encoding behind on another (FFmpeg releases the
             # GIL in both), so the matting rarely waits for either; each queue holds a few frames.
             encoder = _Behind(writer.write)
+            ahead = None
             try:
                 pts_of: dict[float, int] = {}
 
@@ -617,7 +635,8 @@ def matte_video(
                         pts_of[ts] = pts
                         yield ts, f
 
-                for r in matter.stream(_ahead(frames()), bg_frames):
+                ahead = _ahead(frames())
+                for r in matter.stream(ahead, bg_frames):
                     encoder.put(r.pixels, pts_of.pop(r.timestamp_ms))
                     n += 1
                     if on_frame is not None:
@@ -628,4 +647,7 @@ def matte_video(
                 encoder.stop()
                 writer.abort()
                 raise
+            finally:
+                if ahead is not None:
+                    ahead.close()  # the decode thread stops before the reader closes the file
             return VideoJob(out, n, time.perf_counter() - t0, matter.card.name, writer.audio_mode)

@@ -60,6 +60,12 @@ def run_window(booth: Booth, max_frames: int | None = None, on_capture=None) -> 
         threading.Thread(target=work, daemon=True).start()
 
     def tick() -> None:
+        try:
+            step()
+        except KeyboardInterrupt:  # Tk would print it and stop calling tick: close instead
+            root.destroy()
+
+    def step() -> None:
         r = booth.latest
         if r is not None and booth.results != shown["n"]:
             shown["n"] = booth.results
@@ -77,4 +83,9 @@ def run_window(booth: Booth, max_frames: int | None = None, on_capture=None) -> 
     for key in ("q", "Q", "<Escape>"):
         root.bind(key, lambda _e: root.destroy())
     root.after(5, tick)
-    root.mainloop()
+    try:
+        root.mainloop()
+    except KeyboardInterrupt:
+        root.destroy()
+    if booth.error is not None:  # the camera or the matting failed: say so, do not exit 0
+        raise booth.error
