@@ -34,7 +34,7 @@ from bench.peers import mediapipe_python, rembg_session
 from edgematte import FrameMatter, TemporalSettings
 from edgematte.live.videofile import matte_video
 from evaluation import temporal as tm
-from evaluation.clips import Clip, lemur_clip, person_clip
+from evaluation.clips import Clip, lemur_clip, person_clip, write_clip
 from evaluation.machine import machine
 
 OUT = Path(__file__).resolve().parent / "results"
@@ -88,23 +88,6 @@ seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=1)
 masks = [np.clip(seg.process(f).segmentation_mask * 255 + 0.5, 0, 255).astype(np.uint8) for f in frames]
 np.save(sys.argv[2], np.stack(masks))
 """
-
-
-def write_clip(frames: list[np.ndarray], path: Path, rate: int = 30) -> Path:
-    import av
-
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=rate)
-        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
-        s.options = {"crf": "16", "preset": "veryfast"}
-        for i, f in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
-            vf.pts = i
-            for p in s.encode(vf):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    return path
 
 
 def preview_speed(frames: list[np.ndarray], threads: int, label: str) -> dict:
@@ -323,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         report["video"] = {}
         with tempfile.TemporaryDirectory() as tmp:
             for label, fr in frames.items():
-                clip = write_clip(fr[:30], Path(tmp) / f"person-{label}.mp4")
+                clip = write_clip(Path(tmp) / f"person-{label}.mp4", fr[:30])
                 report["video"][label] = video_speed(clip, args.threads, label, args.rounds)
     if not args.skip_temporal:
         report["temporal"] = temporal_quality(args.threads)

@@ -134,3 +134,38 @@ def person_clip(name: str = "person1", seed: int = 1) -> Clip:
         {"still_a": (1, 15), "move_step": (15, 25), "still_b": (25, 35), "move_zoom": (35, 61), "still_c": (61, 75)},
         [15],
     )
+
+
+def write_clip(path, frames: list[np.ndarray], rate: int = 30, rotation: int = 0, audio: bool = False):  # type: ignore[no-untyped-def]
+    """Frames (HxWx3 RGB) as an H.264 file with PyAV (CRF 16), optionally with a display rotation
+    and a 440 Hz mono AAC track as long as the video: test and bench material."""
+    import av
+
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=rate)
+        v.width, v.height, v.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        v.options = {"crf": "16", "preset": "veryfast"}
+        if rotation:
+            v.set_display_rotation(rotation)
+        a = c.add_stream("aac", rate=44100) if audio else None
+        if a is not None:
+            a.layout = "mono"
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts = i
+            for p in v.encode(vf):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+        if a is not None:
+            t, total = 0, int(44100 * len(frames) / rate)
+            while t < total:
+                s = (0.2 * np.sin(2 * np.pi * 440 * (t + np.arange(1024)) / 44100)).astype(np.float32)[None]
+                af = av.AudioFrame.from_ndarray(s, format="fltp", layout="mono")
+                af.sample_rate, af.pts = 44100, t
+                t += 1024
+                for p in a.encode(af):
+                    c.mux(p)
+            for p in a.encode():
+                c.mux(p)
+    return path

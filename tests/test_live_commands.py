@@ -23,6 +23,7 @@ av = pytest.importorskip("av", reason='needs the video extra: pip install -e ".[
 
 from edgematte import FrameMatter  # noqa: E402
 from edgematte.live.videofile import VideoReader, read_rgba  # noqa: E402
+from evaluation import clips as clips_mod  # noqa: E402
 from evaluation import sets as evalsets  # noqa: E402
 
 W, H, N = 640, 360, 16
@@ -52,33 +53,7 @@ def person_frames(n: int = N, w: int = W, h: int = H) -> list[np.ndarray]:
 
 
 def write_clip(path: Path, frames: list[np.ndarray], rotation: int = 0, audio: bool = True, rate: int = 25) -> Path:
-    with av.open(str(path), "w") as c:
-        v = c.add_stream("libx264", rate=rate)
-        v.width, v.height, v.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
-        if rotation:
-            v.set_display_rotation(rotation)
-        a = c.add_stream("aac", rate=44100) if audio else None
-        if a is not None:
-            a.layout = "mono"
-        for i, f in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
-            vf.pts = i
-            for p in v.encode(vf):
-                c.mux(p)
-        for p in v.encode():
-            c.mux(p)
-        if a is not None:
-            t, total = 0, int(44100 * len(frames) / rate)
-            while t < total:
-                s = (0.2 * np.sin(2 * np.pi * 440 * (t + np.arange(1024)) / 44100)).astype(np.float32)[None]
-                af = av.AudioFrame.from_ndarray(s, format="fltp", layout="mono")
-                af.sample_rate, af.pts = 44100, t
-                t += 1024
-                for p in a.encode(af):
-                    c.mux(p)
-            for p in a.encode():
-                c.mux(p)
-    return path
+    return clips_mod.write_clip(path, frames, rate=rate, rotation=rotation, audio=audio)
 
 
 @pytest.fixture(scope="module")
