@@ -72,11 +72,11 @@ def test_layout_paths_exist():
     layout = re.search(r"^## Layout\n(.*?)(?=^## |\Z)", read("README.md"), flags=re.S | re.M)
     assert layout, "README.md has no '## Layout' section"
     # Entries are separated by " · "; an entry's first path is from the repo root, the names after it
-    # are inside it (`runtime/edgematte/` the package: `still.py` ...).
+    # are inside it (`runtime/edgematte/` the package: `still.py` ...) unless written from the root too.
     named = []
     for entry in layout.group(1).split("·"):
         paths = [p.rstrip("/") for p in re.findall(r"`([^`]+)`", entry)]
-        named += paths[:1] + [f"{paths[0]}/{p}" for p in paths[1:]]
+        named += paths[:1] + [p if p.startswith(f"{paths[0]}/") else f"{paths[0]}/{p}" for p in paths[1:]]
     assert named, "README.md '## Layout' names no path"
     missing = [p for p in named if not (ROOT / p).exists()]
     assert not missing, f"README.md '## Layout' names paths that do not exist: {missing}"
