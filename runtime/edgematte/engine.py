@@ -176,6 +176,25 @@ class Engine:
             y = y.astype(np.float32, copy=False)
         return y[..., 0] if y.ndim == 3 and y.shape[-1] == 1 else y
 
+    def run_tensors(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Invoke on a ready input tensor and return every output by name (detectors: boxes and scores).
+
+        Thread-safe like `run`.
+
+        Parameters
+        ----------
+        x
+            The whole input tensor (1xHxWxC) in the model's dtype, normalised as its card says.
+
+        Returns
+        -------
+        Each output's name -> a copy of its tensor, batch axis kept.
+        """
+        with self._lock:
+            self._it.set_tensor(self.input.index, np.ascontiguousarray(x, dtype=self.input.dtype))
+            self._it.invoke()
+            return {d["name"]: self._it.get_tensor(d["index"]).copy() for d in self._it.get_output_details()}
+
     def invoke_only(self) -> None:
         """Invoke on whatever is in the input tensor (latency measurement)."""
         with self._lock:

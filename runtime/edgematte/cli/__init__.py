@@ -2,7 +2,7 @@
 
 One module per group of verbs (remove.py; seller.py: compose, resize, place, check;
 device.py: models, warmup, bench;
-live.py: video, preview, stream), each registering its commands here. Modules import only
+live.py: video, preview, stream; serve.py: serve), each registering its commands here. Modules import only
 Typer at the top, so `edgematte --help` loads none of the runtime.
 
 Errors a user can fix print one line on stderr and exit non-zero (codes per class in
@@ -18,7 +18,7 @@ import warnings
 
 import typer
 
-from edgematte.cli import device, live, remove, seller
+from edgematte.cli import device, live, remove, seller, serve
 from edgematte.cli.common import err
 from edgematte.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EdgematteError
 
@@ -33,6 +33,7 @@ remove.register(app)
 seller.register(app)
 device.register(app)
 live.register(app)
+serve.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,5 @@
+"""`python -m edgematte`: the same command as `edgematte`."""
+
+from edgematte.cli import main
+
+main()
