@@ -81,7 +81,8 @@ def main() -> int:
         f"- Accuracy: {res['accuracy']}.",
         f"- People routed to the matting model: {res['people_routed_to_matting']}.",
         f"- Not people routed to the matting model: {res['not_people_routed_to_matting']}.",
-        f"- Detector time per photo, every look: {res['median_ms']} ms (median; a person photo stops at its first face).", "",
+        f"- Detector time per photo, every look: {res['median_ms']} ms (median; a person photo stops at its "
+        "first face).", "",
         "| set | image | person | face score |", "|---|---|---|---|",
     ]
     md += [f"| {r['set']} | {r['image']} | {r['person']} | {r['score']} |" for r in res["misrouted"]]
