@@ -53,8 +53,15 @@ def main() -> int:
         t = time.perf_counter()
         score = d.best_face(rgb, stop_at=1.0)
         times.append(time.perf_counter() - t)
-        rows.append({"set": set_name, "image": path.name, "person": person, "score": round(score, 3),
-                     "routed_person": score >= FACE_SCORE})
+        rows.append(
+            {
+                "set": set_name,
+                "image": path.name,
+                "person": person,
+                "score": round(score, 3),
+                "routed_person": score >= FACE_SCORE,
+            }
+        )
     tp = sum(r["person"] and r["routed_person"] for r in rows)
     fp = sum(not r["person"] and r["routed_person"] for r in rows)
     fn = sum(r["person"] and not r["routed_person"] for r in rows)
@@ -75,15 +82,19 @@ def main() -> int:
     OUT.mkdir(exist_ok=True)
     (OUT / "routing.json").write_text(json.dumps(res, indent=2) + "\n")
     md = [
-        "# bench.routing: type=auto, person or product", "",
+        "# bench.routing: type=auto, person or product",
+        "",
         f"Machine: {res['machine']}. Face score threshold {FACE_SCORE}. {len(rows)} labelled photos "
-        "(labels from file names; see the module notes).", "",
+        "(labels from file names; see the module notes).",
+        "",
         f"- Accuracy: {res['accuracy']}.",
         f"- People routed to the matting model: {res['people_routed_to_matting']}.",
         f"- Not people routed to the matting model: {res['not_people_routed_to_matting']}.",
         f"- Detector time per photo, every look: {res['median_ms']} ms (median; a person photo stops at its "
-        "first face).", "",
-        "| set | image | person | face score |", "|---|---|---|---|",
+        "first face).",
+        "",
+        "| set | image | person | face score |",
+        "|---|---|---|---|",
     ]
     md += [f"| {r['set']} | {r['image']} | {r['person']} | {r['score']} |" for r in res["misrouted"]]
     (OUT / "routing.md").write_text("\n".join(md) + "\n")

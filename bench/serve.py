@@ -40,9 +40,19 @@ from evaluation.machine import machine
 OUT = Path(__file__).resolve().parent / "results"
 REPO = Path(__file__).resolve().parent.parent
 REMBG_VENV = Path(__file__).resolve().parent / ".venv-rembg"
-REMBG_PINS = ["rembg==2.0.86", "onnxruntime==1.32.0", "fastapi==0.163.2", "uvicorn==0.54.0",
-              "python-multipart==0.0.34", "aiohttp==3.14.5", "asyncer==0.0.18", "click==8.5.1", "filetype==1.2.0",
-              "watchdog==7.1.0", "tqdm==4.70.1"]
+REMBG_PINS = [
+    "rembg==2.0.86",
+    "onnxruntime==1.32.0",
+    "fastapi==0.163.2",
+    "uvicorn==0.54.0",
+    "python-multipart==0.0.34",
+    "aiohttp==3.14.5",
+    "asyncer==0.0.18",
+    "click==8.5.1",
+    "filetype==1.2.0",
+    "watchdog==7.1.0",
+    "tqdm==4.70.1",
+]
 SETS = ("grabcut50", "ebay_synth_products", "coco_mval_products")
 
 
@@ -107,8 +117,12 @@ def start_rembg(port: int) -> subprocess.Popen:
     env = dict(os.environ, U2NET_HOME=str(home))
     py = rembg_python()
     code = "import sys; from rembg.cli import main; sys.argv = ['rembg'] + sys.argv[1:]; main()"
-    return subprocess.Popen([str(py), "-c", code, "s", "--no-ui", "--host", "127.0.0.1", "--port", str(port),
-                             "--log_level", "warning"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [str(py), "-c", code, "s", "--no-ui", "--host", "127.0.0.1", "--port", str(port), "--log_level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def load(url: str, pid: int, images: list[bytes], n: int, clients: int) -> dict:
@@ -131,8 +145,9 @@ def load(url: str, pid: int, images: list[bytes], n: int, clients: int) -> dict:
                 next_i += 1
             t = time.perf_counter()
             try:
-                r = session.post(f"{url}/api/remove", files={"file": images[i % len(images)]},
-                                 data={"model": "u2netp"}, timeout=300)
+                r = session.post(
+                    f"{url}/api/remove", files={"file": images[i % len(images)]}, data={"model": "u2netp"}, timeout=300
+                )
                 status = r.status_code
                 if status == 429:
                     time.sleep(float(r.headers.get("Retry-After", "1")))
@@ -190,16 +205,26 @@ def hostile(url: str) -> list[dict]:
     api = f"{url}/v1.0/removebg"
     cases = [
         ("wrong content type", lambda: requests.post(api, data=b"abc", headers={"Content-Type": "text/plain"})),
-        ("truncated multipart", lambda: requests.post(
-            api, data=b"--b\r\nContent-Disposition: form-data; name=\"image_file\"; filename=\"a.jpg\"\r\n\r\n"
-            + sample[:3000], headers={"Content-Type": "multipart/form-data; boundary=b"})),
+        (
+            "truncated multipart",
+            lambda: requests.post(
+                api,
+                data=b'--b\r\nContent-Disposition: form-data; name="image_file"; filename="a.jpg"\r\n\r\n'
+                + sample[:3000],
+                headers={"Content-Type": "multipart/form-data; boundary=b"},
+            ),
+        ),
         ("0-byte file", lambda: requests.post(api, files={"image_file": b""})),
-        ("decompression bomb (20000x20000 PNG, 50 KB)",
-         lambda: requests.post(api, files={"image_file": _png(Image.new("1", (20000, 20000)))})),
+        (
+            "decompression bomb (20000x20000 PNG, 50 KB)",
+            lambda: requests.post(api, files={"image_file": _png(Image.new("1", (20000, 20000)))}),
+        ),
         ("60 MP image", lambda: requests.post(api, files={"image_file": _png(Image.new("L", (7746, 7746)))})),
         ("non-image", lambda: requests.post(api, files={"image_file": b"%PDF-1.4 not an image" * 100})),
-        ("huge form field (2 MB)", lambda: requests.post(api, files={"image_file": sample},
-                                                         data={"size": "x" * 2_000_000})),
+        (
+            "huge form field (2 MB)",
+            lambda: requests.post(api, files={"image_file": sample}, data={"size": "x" * 2_000_000}),
+        ),
         ("body over the limit (30 MB)", lambda: requests.post(api, files={"image_file": b"\0" * 30_000_000})),
         ("URL to 127.0.0.1 (URLs enabled)", lambda: requests.post(api, data={"image_url": "http://127.0.0.1/a.png"})),
         ("slow upload (1 byte / 0.5 s)", lambda: slow_upload(url)),
@@ -208,19 +233,20 @@ def hostile(url: str) -> list[dict]:
     for name, call in cases:
         t = time.perf_counter()
         r = call()
-        status, code = (r if isinstance(r, tuple) else (r.status_code, r.json()["errors"][0]["code"]))
+        status, code = r if isinstance(r, tuple) else (r.status_code, r.json()["errors"][0]["code"])
         out.append({"request": name, "status": status, "code": code, "seconds": round(time.perf_counter() - t, 2)})
     after = requests.post(api, files={"image_file": sample}, timeout=120)
-    out.append({"request": "a normal request afterwards", "status": after.status_code, "code": "",
-                "seconds": 0.0})
+    out.append({"request": "a normal request afterwards", "status": after.status_code, "code": "", "seconds": 0.0})
     return out
 
 
 def slow_upload(url: str) -> tuple[int, str]:
     host, port = url.split("//")[1].split(":")
     with socket.create_connection((host, int(port)), timeout=5) as sock:
-        sock.sendall(f"POST /v1.0/removebg HTTP/1.1\r\nHost: {host}\r\nContent-Type: image/jpeg\r\n"
-                     "Content-Length: 100000\r\n\r\n".encode())
+        sock.sendall(
+            f"POST /v1.0/removebg HTTP/1.1\r\nHost: {host}\r\nContent-Type: image/jpeg\r\n"
+            "Content-Length: 100000\r\n\r\n".encode()
+        )
         sock.settimeout(0.5)
         answer = b""
         t0 = time.time()
@@ -246,12 +272,21 @@ def booth_still(url: str, runs: int) -> dict:
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        r = requests.post(f"{url}/v1.0/removebg", files={"image_file": buf.getvalue()},
-                          data={"type": "person", "size": "full", "bg_color": "ffffff"}, timeout=300)
+        r = requests.post(
+            f"{url}/v1.0/removebg",
+            files={"image_file": buf.getvalue()},
+            data={"type": "person", "size": "full", "bg_color": "ffffff"},
+            timeout=300,
+        )
         assert r.status_code == 200, r.text
         times.append(time.perf_counter() - t)
-    return {"size": "4000x3000", "model": r.headers["X-Model"], "runs": runs,
-            "median_s": round(statistics.median(times), 3), "times_s": [round(t, 3) for t in times]}
+    return {
+        "size": "4000x3000",
+        "model": r.headers["X-Model"],
+        "runs": runs,
+        "median_s": round(statistics.median(times), 3),
+        "times_s": [round(t, 3) for t in times],
+    }
 
 
 def markdown(res: dict) -> str:
@@ -267,19 +302,29 @@ def markdown(res: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in res["load"].items():
-        lines.append(f"| {name} | {r['ok']} | {r['designed_429']} | {r['failures']} | {r['p50_s']} | {r['p95_s']} | "
-                     f"{r['throughput_rps']} | {r['rss_at_100_mb']} | {r['rss_end_mb']} | {r['rss_peak_mb']} | "
-                     f"{r['rss_growth_100_to_end_mb']} |")
+        lines.append(
+            f"| {name} | {r['ok']} | {r['designed_429']} | {r['failures']} | {r['p50_s']} | {r['p95_s']} | "
+            f"{r['throughput_rps']} | {r['rss_at_100_mb']} | {r['rss_end_mb']} | {r['rss_peak_mb']} | "
+            f"{r['rss_growth_100_to_end_mb']} |"
+        )
     if theirs:
-        lines += ["", f"Throughput ratio (ours / rembg): {ours['throughput_rps'] / theirs['throughput_rps']:.2f}x; "
-                  f"resident memory at the end (ours / rembg): {ours['rss_end_mb'] / theirs['rss_end_mb']:.2f}x."]
+        lines += [
+            "",
+            f"Throughput ratio (ours / rembg): {ours['throughput_rps'] / theirs['throughput_rps']:.2f}x; "
+            f"resident memory at the end (ours / rembg): {ours['rss_end_mb'] / theirs['rss_end_mb']:.2f}x.",
+        ]
     lines += ["", "## Hostile requests", "", "| request | status | code | seconds |", "|---|---|---|---|"]
     for h in res["hostile"]:
         lines.append(f"| {h['request']} | {h['status']} | {h['code']} | {h['seconds']} |")
     b = res["booth_still"]
-    lines += ["", "## A booth still", "",
-              f"{b['size']} capture, type=person size=full on white ({b['model']}): median {b['median_s']} s "
-              f"over {b['runs']} runs ({b['times_s']}).", ""]
+    lines += [
+        "",
+        "## A booth still",
+        "",
+        f"{b['size']} capture, type=person size=full on white ({b['model']}): median {b['median_s']} s "
+        f"over {b['runs']} runs ({b['times_s']}).",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -295,8 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         print("eval images not found", file=sys.stderr)
         return 2
     images = photos()
-    res: dict = {"machine": machine(), "command": "python -m bench.serve " + " ".join(argv or sys.argv[1:]),
-                 "load": {}}
+    res: dict = {"machine": machine(), "command": "python -m bench.serve " + " ".join(argv or sys.argv[1:]), "load": {}}
     port = free_port()
     proc = start_ours(port, args.workers)
     try:
@@ -319,8 +363,11 @@ def main(argv: list[str] | None = None) -> int:
             proc.terminate()
             proc.wait(60)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "edgematte", "serve", "--port", str(port), "--allow-urls",
-                             "--read-timeout", "5"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edgematte", "serve", "--port", str(port), "--allow-urls", "--read-timeout", "5"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_up(f"{url}/healthz", proc)

@@ -46,8 +46,9 @@ def _png(resp) -> Image.Image:  # type: ignore[no-untyped-def]
 
 
 def test_removebg_multipart_returns_a_cutout_with_removebg_headers(server):
-    r = requests.post(f"{server.url}/v1.0/removebg", files={"image_file": SAMPLE.read_bytes()},
-                      data={"size": "full"}, timeout=60)
+    r = requests.post(
+        f"{server.url}/v1.0/removebg", files={"image_file": SAMPLE.read_bytes()}, data={"size": "full"}, timeout=60
+    )
     im = _png(r)
     src = Image.open(SAMPLE)
     assert im.mode == "RGBA" and im.size == src.size
@@ -58,8 +59,12 @@ def test_removebg_multipart_returns_a_cutout_with_removebg_headers(server):
 
 
 def test_size_preview_is_a_quarter_megapixel_and_bg_color_flattens_to_jpeg(server):
-    r = requests.post(f"{server.url}/v1.0/removebg", files={"image_file": SAMPLE.read_bytes()},
-                      data={"bg_color": "00ff00"}, timeout=60)  # size defaults to preview, as remove.bg's
+    r = requests.post(
+        f"{server.url}/v1.0/removebg",
+        files={"image_file": SAMPLE.read_bytes()},
+        data={"bg_color": "00ff00"},
+        timeout=60,
+    )  # size defaults to preview, as remove.bg's
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"  # format=auto: opaque -> JPEG
     im = Image.open(io.BytesIO(r.content))
     assert im.width * im.height <= 250_000
@@ -68,8 +73,12 @@ def test_size_preview_is_a_quarter_megapixel_and_bg_color_flattens_to_jpeg(serve
 
 
 def test_json_body_with_base64_and_accept_json(server):
-    body = {"image_file_b64": base64.b64encode(SAMPLE.read_bytes()).decode(), "size": "medium", "format": "png",
-            "channels": "alpha"}
+    body = {
+        "image_file_b64": base64.b64encode(SAMPLE.read_bytes()).decode(),
+        "size": "medium",
+        "format": "png",
+        "channels": "alpha",
+    }
     r = requests.post(f"{server.url}/v1.0/removebg", json=body, headers={"Accept": "application/json"}, timeout=60)
     assert r.status_code == 200, r.text[:300]
     data = r.json()["data"]
@@ -79,8 +88,12 @@ def test_json_body_with_base64_and_accept_json(server):
 
 
 def test_zip_holds_color_and_alpha_and_crop_fits_the_subject(server):
-    r = requests.post(f"{server.url}/v1.0/removebg", files={"image_file": SAMPLE.read_bytes()},
-                      data={"format": "zip", "crop": "true", "size": "full"}, timeout=60)
+    r = requests.post(
+        f"{server.url}/v1.0/removebg",
+        files={"image_file": SAMPLE.read_bytes()},
+        data={"format": "zip", "crop": "true", "size": "full"},
+        timeout=60,
+    )
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     z = zipfile.ZipFile(io.BytesIO(r.content))
     assert sorted(z.namelist()) == ["alpha.png", "color.jpg"]
@@ -97,11 +110,17 @@ def test_scale_position_shadow_and_background_image(server):
     bg[:] = (20, 40, 200)
     buf = io.BytesIO()
     Image.fromarray(bg).save(buf, "PNG")
-    r = requests.post(f"{server.url}/v1.0/removebg",
-                      files={"image_file": SAMPLE.read_bytes(), "bg_image_file": buf.getvalue()},
-                      data={"scale": "50%", "position": "center", "add_shadow": "true", "size": "full"}, timeout=60)
-    im = np.asarray(_png(r).convert("RGB")) if r.headers["content-type"] == "image/png" else \
-        np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"))
+    r = requests.post(
+        f"{server.url}/v1.0/removebg",
+        files={"image_file": SAMPLE.read_bytes(), "bg_image_file": buf.getvalue()},
+        data={"scale": "50%", "position": "center", "add_shadow": "true", "size": "full"},
+        timeout=60,
+    )
+    im = (
+        np.asarray(_png(r).convert("RGB"))
+        if r.headers["content-type"] == "image/png"
+        else np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"))
+    )
     assert abs(int(im[2, 2, 2]) - 200) < 30  # the background image shows at the corners
     fw, fh = int(r.headers["X-Foreground-Width"]), int(r.headers["X-Foreground-Height"])
     h, w = im.shape[:2]
@@ -114,12 +133,14 @@ def test_type_person_and_auto_route_a_portrait_to_the_matting_model(server):
     if not PERSON.exists():
         pytest.skip("eval images not found")
     for kind in ("person", "auto"):
-        r = requests.post(f"{server.url}/v1.0/removebg", files={"image_file": PERSON.read_bytes()},
-                          data={"type": kind}, timeout=60)
+        r = requests.post(
+            f"{server.url}/v1.0/removebg", files={"image_file": PERSON.read_bytes()}, data={"type": kind}, timeout=60
+        )
         assert r.status_code == 200
         assert r.headers["X-Type"] == "person" and r.headers["X-Model"].startswith("modnet")
-    r = requests.post(f"{server.url}/v1.0/removebg", files={"image_file": PERSON.read_bytes()},
-                      data={"type": "product"}, timeout=60)
+    r = requests.post(
+        f"{server.url}/v1.0/removebg", files={"image_file": PERSON.read_bytes()}, data={"type": "product"}, timeout=60
+    )
     assert r.headers["X-Type"] == "product" and r.headers["X-Model"].startswith("u2netp")
 
 
@@ -132,8 +153,9 @@ def test_the_removebg_client_library_works_unchanged_but_for_its_url(server, tmp
     client.remove_background_from_img_file(str(src))
     out = Image.open(str(src) + "_no_bg.png")
     assert out.mode == "RGBA" and out.width * out.height <= 250_000  # size=regular (0.25 MP)
-    client.remove_background_from_base64_img(base64.b64encode(SAMPLE.read_bytes()).decode(),
-                                             new_file_name=str(tmp_path / "b64.png"), bg_color="white")
+    client.remove_background_from_base64_img(
+        base64.b64encode(SAMPLE.read_bytes()).decode(), new_file_name=str(tmp_path / "b64.png"), bg_color="white"
+    )
     assert Image.open(tmp_path / "b64.png").mode in ("RGB", "RGBA")
 
 
@@ -152,12 +174,15 @@ def test_rembg_curl_usage_from_its_readme(server, tmp_path):
     im = Image.open(out)
     assert im.mode == "RGBA" and im.size == Image.open(SAMPLE).size  # rembg: the image's own size
     mask = tmp_path / "mask.png"
-    subprocess.run(["curl", "-s", "-F", f"file=@{SAMPLE}", "-F", "om=true", f"{server.url}/api/remove", "-o",
-                    str(mask)], check=True)
+    subprocess.run(
+        ["curl", "-s", "-F", f"file=@{SAMPLE}", "-F", "om=true", f"{server.url}/api/remove", "-o", str(mask)],
+        check=True,
+    )
     assert Image.open(mask).mode == "L"
     bgc = tmp_path / "bgc.png"
-    subprocess.run(["curl", "-s", "-F", f"file=@{SAMPLE}", f"{server.url}/api/remove?bgc=255,0,0,255", "-o",
-                    str(bgc)], check=True)
+    subprocess.run(
+        ["curl", "-s", "-F", f"file=@{SAMPLE}", f"{server.url}/api/remove?bgc=255,0,0,255", "-o", str(bgc)], check=True
+    )
     assert tuple(np.asarray(Image.open(bgc).convert("RGB"))[1, 1]) == pytest.approx((255, 0, 0), abs=3)
 
 
@@ -167,13 +192,15 @@ def test_rembg_get_with_url_refuses_loopback(server):
 
 
 def test_seller_verbs_over_http(server):
-    r = requests.post(f"{server.url}/v1/compose", files={"file": SAMPLE.read_bytes()}, data={"preset": "amazon"},
-                      timeout=60)
+    r = requests.post(
+        f"{server.url}/v1/compose", files={"file": SAMPLE.read_bytes()}, data={"preset": "amazon"}, timeout=60
+    )
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
     im = np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"))
     assert im.shape[0] == im.shape[1] and (im[:3, :3] >= 250).all()  # a square on pure white
-    r = requests.post(f"{server.url}/v1/check", files={"file": SAMPLE.read_bytes()}, data={"preset": "amazon"},
-                      timeout=60)
+    r = requests.post(
+        f"{server.url}/v1/check", files={"file": SAMPLE.read_bytes()}, data={"preset": "amazon"}, timeout=60
+    )
     report = r.json()
     assert r.status_code == 200 and report["preset"] == "amazon" and report["findings"]
 
@@ -184,8 +211,12 @@ def test_kiosk_matte_returns_the_mask_in_alpha(server):
     buf = io.BytesIO()
     frame.save(buf, "JPEG")
     for ts in (100, 166):
-        r = requests.post(f"{server.url}/kiosk/matte", data=buf.getvalue(),
-                          headers={"Content-Type": "image/jpeg", "X-Timestamp-Ms": str(ts)}, timeout=30)
+        r = requests.post(
+            f"{server.url}/kiosk/matte",
+            data=buf.getvalue(),
+            headers={"Content-Type": "image/jpeg", "X-Timestamp-Ms": str(ts)},
+            timeout=30,
+        )
         m = _png(r)
         assert m.mode == "RGBA" and m.size == frame.size
 
@@ -209,8 +240,12 @@ def test_page_is_served(server):
 
 
 def test_another_host_without_a_key_refuses_to_start():
-    p = subprocess.run([sys.executable, "-m", "edgematte", "serve", "--host", "0.0.0.0", "--port", "0"],
-                       capture_output=True, text=True, timeout=60)
+    p = subprocess.run(
+        [sys.executable, "-m", "edgematte", "serve", "--host", "0.0.0.0", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert p.returncode == 5
     assert "without an API key" in p.stderr and len(p.stderr.strip().splitlines()) == 1
 
@@ -221,11 +256,19 @@ def test_keys_are_required_when_given(tmp_path):
     with Served("--api-keys-file", str(keys)) as s:
         r = requests.post(f"{s.url}/v1.0/removebg", files={"image_file": SAMPLE.read_bytes()}, timeout=60)
         assert r.status_code == 403 and r.json()["errors"][0]["code"] == "auth_failed"
-        r = requests.post(f"{s.url}/v1.0/removebg", files={"image_file": SAMPLE.read_bytes()},
-                          headers={"X-Api-Key": "k-0123456789abcdeX"}, timeout=60)
+        r = requests.post(
+            f"{s.url}/v1.0/removebg",
+            files={"image_file": SAMPLE.read_bytes()},
+            headers={"X-Api-Key": "k-0123456789abcdeX"},
+            timeout=60,
+        )
         assert r.status_code == 403
-        r = requests.post(f"{s.url}/v1.0/removebg", files={"image_file": SAMPLE.read_bytes()},
-                          headers={"X-Api-Key": "k-0123456789abcdef"}, timeout=60)
+        r = requests.post(
+            f"{s.url}/v1.0/removebg",
+            files={"image_file": SAMPLE.read_bytes()},
+            headers={"X-Api-Key": "k-0123456789abcdef"},
+            timeout=60,
+        )
         assert r.status_code == 200
         assert requests.get(f"{s.url}/healthz", timeout=5).status_code == 200  # liveness needs no key
 
@@ -246,8 +289,9 @@ def test_full_queue_answers_429_and_sigterm_finishes_in_flight_requests():
         results: list[requests.Response] = []
 
         def post() -> None:
-            results.append(requests.post(f"{s.url}/v1.0/removebg", files={"image_file": data},
-                                         data={"size": "full"}, timeout=120))
+            results.append(
+                requests.post(f"{s.url}/v1.0/removebg", files={"image_file": data}, data={"size": "full"}, timeout=120)
+            )
 
         threads = [threading.Thread(target=post) for _ in range(4)]
         for t in threads:
@@ -262,8 +306,11 @@ def test_full_queue_answers_429_and_sigterm_finishes_in_flight_requests():
 
         # SIGTERM while a request is in flight: it still gets its answer, then the service exits 0.
         done: list[requests.Response] = []
-        t = threading.Thread(target=lambda: done.append(
-            requests.post(f"{s.url}/v1.0/removebg", files={"image_file": data}, data={"size": "full"}, timeout=120)))
+        t = threading.Thread(
+            target=lambda: done.append(
+                requests.post(f"{s.url}/v1.0/removebg", files={"image_file": data}, data={"size": "full"}, timeout=120)
+            )
+        )
         t.start()
         deadline = time.time() + 30
         while time.time() < deadline:  # wait until the request is admitted
@@ -279,8 +326,9 @@ def test_full_queue_answers_429_and_sigterm_finishes_in_flight_requests():
 
 def test_timeout_answers_503_with_retry_after():
     with Served("--workers", "1", "--timeout", "0.2") as s:
-        r = requests.post(f"{s.url}/v1.0/removebg", files={"image_file": _big_jpeg()}, data={"size": "full"},
-                          timeout=120)
+        r = requests.post(
+            f"{s.url}/v1.0/removebg", files={"image_file": _big_jpeg()}, data={"size": "full"}, timeout=120
+        )
         assert r.status_code == 503 and r.json()["errors"][0]["code"] == "timeout" and "Retry-After" in r.headers
         time.sleep(3)  # the job finishes on its worker; the service answers again
         assert requests.get(f"{s.url}/healthz", timeout=5).status_code == 200
@@ -317,13 +365,21 @@ def test_hostile_requests_get_clear_4xx(server):
         "wrong content type": (requests.post(url, data=b"\x00" * 100, headers={"Content-Type": "text/plain"}), 415),
         "0-byte file": (requests.post(url, files={"image_file": b""}), 400),
         "non-image": (requests.post(url, files={"image_file": (REPO / "README.md").read_bytes()}), 415),
-        "decompression bomb": (requests.post(url, files={"image_file": _png_bytes(Image.new("1", (20000, 20000)))}),
-                               413),
+        "decompression bomb": (
+            requests.post(url, files={"image_file": _png_bytes(Image.new("1", (20000, 20000)))}),
+            413,
+        ),
         "60 MP image": (requests.post(url, files={"image_file": _png_bytes(Image.new("L", (7746, 7746)))}), 413),
-        "huge form field": (requests.post(url, files={"image_file": SAMPLE.read_bytes()},
-                                          data={"size": "x" * 2_000_000}), 400),
-        "two sources": (requests.post(url, files={"image_file": SAMPLE.read_bytes()},
-                                      data={"image_url": "https://example.com/a.jpg"}), 400),
+        "huge form field": (
+            requests.post(url, files={"image_file": SAMPLE.read_bytes()}, data={"size": "x" * 2_000_000}),
+            400,
+        ),
+        "two sources": (
+            requests.post(
+                url, files={"image_file": SAMPLE.read_bytes()}, data={"image_url": "https://example.com/a.jpg"}
+            ),
+            400,
+        ),
         "no source": (requests.post(url, data={"size": "full"}), 400),
         "bad base64": (requests.post(url, json={"image_file_b64": "%%%not base64"}), 400),
         "bad json": (requests.post(url, data=b"{nope", headers={"Content-Type": "application/json"}), 400),
@@ -341,19 +397,24 @@ def test_hostile_requests_get_clear_4xx(server):
 
 def test_truncated_multipart_is_400(server):
     boundary = "edgematteboundary"
-    part = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image_file\"; filename=\"a.jpg\"\r\n"
-            "Content-Type: image/jpeg\r\n\r\n").encode() + SAMPLE.read_bytes()
+    part = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image_file"; filename="a.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode() + SAMPLE.read_bytes()
     cut = part[: len(part) // 2]  # no end of the part, no closing boundary
-    status, body = _raw(server.url, cut, {"Content-Type": f"multipart/form-data; boundary={boundary}",
-                                          "Content-Length": str(len(cut))})
+    status, body = _raw(
+        server.url, cut, {"Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(len(cut))}
+    )
     assert status in (400, 415) and body["errors"][0]["code"] in ("invalid_body", "invalid_image", "missing_source")
 
 
 def test_slow_upload_is_cut_off_with_408(server):
     host, port = server.url.split("//")[1].split(":")
     with socket_connection(host, int(port)) as sock:
-        head = (f"POST /v1.0/removebg HTTP/1.1\r\nHost: {host}\r\nContent-Type: image/jpeg\r\n"
-                "Content-Length: 100000\r\n\r\n").encode()
+        head = (
+            f"POST /v1.0/removebg HTTP/1.1\r\nHost: {host}\r\nContent-Type: image/jpeg\r\n"
+            "Content-Length: 100000\r\n\r\n"
+        ).encode()
         sock.sendall(head)
         t0 = time.time()
         answer = b""

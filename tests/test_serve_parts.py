@@ -29,14 +29,23 @@ def test_bg_color_forms():
 
 
 def test_removebg_parameters():
-    r = removebg_request(Fields(text={"size": "HD", "type": "car", "format": "jpeg", "crop_margin": "10px 5%",
-                                      "scale": "80%"}), "preview", None)
+    r = removebg_request(
+        Fields(text={"size": "HD", "type": "car", "format": "jpeg", "crop_margin": "10px 5%", "scale": "80%"}),
+        "preview",
+        None,
+    )
     assert r.max_pixels == 4_000_000 and r.kind == "product" and r.format == "jpg"
     assert r.crop_margin == ((10.0, False), (0.05, True), (10.0, False), (0.05, True))
     assert r.scale == pytest.approx(0.8) and r.position == (0.5, 0.5)  # scaling implies centre, as remove.bg
     assert removebg_request(Fields(), "preview", None).max_pixels == 250_000
-    for bad in ({"size": "x"}, {"type": "dog"}, {"scale": "5%"}, {"position": "left"}, {"crop": "maybe"},
-                {"crop_margin": "60%"}):
+    for bad in (
+        {"size": "x"},
+        {"type": "dog"},
+        {"scale": "5%"},
+        {"position": "left"},
+        {"crop": "maybe"},
+        {"crop_margin": "60%"},
+    ):
         with pytest.raises(ApiError) as e:
             removebg_request(Fields(text=bad), "preview", None)
         assert e.value.status == 400
@@ -71,8 +80,18 @@ def test_place_scales_and_centres():
 
 
 def test_public_addresses_only():
-    for ip in ("127.0.0.1", "10.1.2.3", "192.168.0.1", "169.254.169.254", "::1", "fc00::1", "::ffff:127.0.0.1",
-               "2002:c0a8:0101::", "224.0.0.1", "0.0.0.0"):
+    for ip in (
+        "127.0.0.1",
+        "10.1.2.3",
+        "192.168.0.1",
+        "169.254.169.254",
+        "::1",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+        "2002:c0a8:0101::",
+        "224.0.0.1",
+        "0.0.0.0",
+    ):
         assert not is_public(ipaddress.ip_address(ip)), ip
     assert is_public(ipaddress.ip_address("93.184.216.34"))
 

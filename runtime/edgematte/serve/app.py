@@ -103,8 +103,11 @@ class Service:
 
     def check_key(self, request: Request) -> None:
         """403 unless the request's X-Api-Key is one of the keys (constant time); no keys: open."""
-        if not self._keys or request.url.path in OPEN_PATHS or (request.url.path.startswith("/kiosk/") and \
-                request.method == "GET"):
+        if (
+            not self._keys
+            or request.url.path in OPEN_PATHS
+            or (request.url.path.startswith("/kiosk/") and request.method == "GET")
+        ):
             return
         given = request.headers.get("x-api-key", "").encode()
         ok = False
@@ -120,8 +123,9 @@ class Service:
     async def url_bytes(self, url: str) -> bytes:
         """Fetch image_url / bg_image_url when allowed (off the event loop)."""
         if not self.config.allow_urls:
-            raise ApiError(400, "image URLs are off on this service (start it with --allow-urls); send the file",
-                           "urls_disabled")
+            raise ApiError(
+                400, "image URLs are off on this service (start it with --allow-urls); send the file", "urls_disabled"
+            )
         return await asyncio.to_thread(fetch_image, url, self.config.max_body, self.config.read_timeout)
 
     async def cutout(self, data: bytes, req: CutoutRequest, request: Request) -> Response:
@@ -132,8 +136,15 @@ class Service:
         if "application/json" in request.headers.get("accept", ""):
             left, top, w, h = result.foreground
             return JSONResponse(
-                {"data": {"result_b64": base64.b64encode(result.body).decode(), "foreground_top": top,
-                          "foreground_left": left, "foreground_width": w, "foreground_height": h}},
+                {
+                    "data": {
+                        "result_b64": base64.b64encode(result.body).decode(),
+                        "foreground_top": top,
+                        "foreground_left": left,
+                        "foreground_width": w,
+                        "foreground_height": h,
+                    }
+                },
                 headers=headers,
             )
         return Response(result.body, media_type=result.media_type, headers=headers)
@@ -165,10 +176,16 @@ def routes(svc: Service) -> list[Any]:
         return await svc.cutout(data, req, request)
 
     async def account(request: Request) -> Response:
-        return JSONResponse({"data": {"attributes": {
-            "credits": {"total": 0, "subscription": 0, "payg": 0, "enterprise": 0},
-            "api": {"free_calls": 1_000_000_000, "sizes": "all"},
-        }}})
+        return JSONResponse(
+            {
+                "data": {
+                    "attributes": {
+                        "credits": {"total": 0, "subscription": 0, "payg": 0, "enterprise": 0},
+                        "api": {"free_calls": 1_000_000_000, "sizes": "all"},
+                    }
+                }
+            }
+        )
 
     async def rembg_remove(request: Request) -> Response:
         fields = await svc.fields(request)
@@ -204,8 +221,11 @@ def routes(svc: Service) -> list[Any]:
 
         made = await svc.pool.submit(job)  # type: ignore[union-attr]
         media = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "TIFF": "image/tiff"}
-        return Response(made.data, media_type=media.get(made.format, "application/octet-stream"),
-                        headers={"X-Warnings": json.dumps(made.warnings)[:4000]})
+        return Response(
+            made.data,
+            media_type=media.get(made.format, "application/octet-stream"),
+            headers={"X-Warnings": json.dumps(made.warnings)[:4000]},
+        )
 
     async def check(request: Request) -> Response:
         from edgematte.commerce.api import check as check_verb
@@ -234,8 +254,10 @@ def routes(svc: Service) -> list[Any]:
 
     async def healthz(request: Request) -> Response:
         ready = svc.pool is not None
-        return JSONResponse({"status": "ok" if ready else "starting", "uptime_s": round(time.time() - svc.started, 1)},
-                            status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ok" if ready else "starting", "uptime_s": round(time.time() - svc.started, 1)},
+            status_code=200 if ready else 503,
+        )
 
     async def metrics(request: Request) -> Response:
         p = svc.pool
@@ -267,8 +289,18 @@ def routes(svc: Service) -> list[Any]:
     ]
 
 
-KNOWN = {"/", "/v1.0/removebg", "/api/removebg", "/v1.0/account", "/api/remove", "/v1/compose", "/v1/check",
-         "/kiosk/matte", "/healthz", "/metrics"}
+KNOWN = {
+    "/",
+    "/v1.0/removebg",
+    "/api/removebg",
+    "/v1.0/account",
+    "/api/remove",
+    "/v1/compose",
+    "/v1/check",
+    "/kiosk/matte",
+    "/healthz",
+    "/metrics",
+}
 
 
 class _Observe:

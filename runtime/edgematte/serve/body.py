@@ -96,8 +96,9 @@ async def read_body(request: Request, max_body: int, read_timeout: float) -> byt
     try:
         await asyncio.wait_for(receive(), read_timeout)
     except TimeoutError as exc:
-        raise ApiError(408, f"the upload took longer than {read_timeout:g} s; send it faster or smaller",
-                       "request_timeout") from exc
+        raise ApiError(
+            408, f"the upload took longer than {read_timeout:g} s; send it faster or smaller", "request_timeout"
+        ) from exc
     body = b"".join(chunks)
     request._body = body  # Starlette reads a kept body instead of the (consumed) stream
     return body
@@ -141,9 +142,18 @@ async def read_fields(request: Request, max_body: int, read_timeout: float) -> F
         if not isinstance(obj, dict):
             raise ApiError(400, "the JSON body must be an object of parameters", "invalid_body")
         for name, value in obj.items():
-            fields.text[name] = json.dumps(value) if isinstance(value, dict | list) else str(value).lower() \
-                if isinstance(value, bool) else str(value)
+            fields.text[name] = (
+                json.dumps(value)
+                if isinstance(value, dict | list)
+                else str(value).lower()
+                if isinstance(value, bool)
+                else str(value)
+            )
     elif body:
-        raise ApiError(415, f"content type '{ctype or 'none'}' is not accepted: send multipart/form-data, "
-                       "application/x-www-form-urlencoded or application/json", "unsupported_media_type")
+        raise ApiError(
+            415,
+            f"content type '{ctype or 'none'}' is not accepted: send multipart/form-data, "
+            "application/x-www-form-urlencoded or application/json",
+            "unsupported_media_type",
+        )
     return fields

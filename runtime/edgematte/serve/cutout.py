@@ -117,9 +117,7 @@ def _compose(session: Session, m, rgba: np.ndarray, req: CutoutRequest, max_pixe
     laid_out = replace(m, rgba=rgba, _alpha=None, _fg=None)
     if req.bg_image is not None or (req.bg_color is not None and req.bg_color[3] == 255):
         backdrop = (
-            Backdrop.parse(req.bg_image, max_pixels)
-            if req.bg_image is not None
-            else Backdrop(colour=req.bg_color[:3])  # type: ignore[index]
+            Backdrop.parse(req.bg_image, max_pixels) if req.bg_image is not None else Backdrop(colour=req.bg_color[:3])  # type: ignore[index]
         )
         if dark is not None:
             h, w = rgba.shape[:2]
@@ -180,7 +178,8 @@ def make_cutout(models: WorkerModels, data: bytes, req: CutoutRequest, max_pixel
             z.writestr("alpha.png", session.encode(np.ascontiguousarray(rgba[..., 3]), Output(format="PNG"), m.timings))
         body = buf.getvalue()
     else:
-        body = session.encode(np.ascontiguousarray(pixels), Output(format={"jpg": "JPEG"}.get(fmt, fmt.upper())),
-                              m.timings)
+        body = session.encode(
+            np.ascontiguousarray(pixels), Output(format={"jpg": "JPEG"}.get(fmt, fmt.upper())), m.timings
+        )
     h, w = pixels.shape[:2]
     return Cutout(body, MEDIA[fmt], w, h, kind, m.model, fg)

@@ -107,8 +107,9 @@ def fetch_image(url: str, max_bytes: int, timeout: float, allowed: Callable[[Add
                 raise _refuse(url, f"the server answered {resp.status}")
             length = resp.getheader("Content-Length")
             if length and length.isdigit() and int(length) > max_bytes:
-                raise ApiError(413, f"image_url's file is {length} bytes, over the {max_bytes} byte limit",
-                               "file_too_large")
+                raise ApiError(
+                    413, f"image_url's file is {length} bytes, over the {max_bytes} byte limit", "file_too_large"
+                )
             data = resp.read(max_bytes + 1)
             if len(data) > max_bytes:
                 raise ApiError(413, f"image_url's file is over the {max_bytes} byte limit", "file_too_large")

@@ -59,8 +59,9 @@ class KioskLive:
 
         image = decode(jpeg, MAX_SIDE * MAX_SIDE)
         if max(image.size) > MAX_SIDE:
-            raise ApiError(413, f"a preview frame is at most {MAX_SIDE} px long; this one is {image.size}",
-                           "file_too_large")
+            raise ApiError(
+                413, f"a preview frame is at most {MAX_SIDE} px long; this one is {image.size}", "file_too_large"
+            )
         with self._lock:
             matter = self._open()
             if timestamp_ms <= self._last_ts or image.size != self._last_size:

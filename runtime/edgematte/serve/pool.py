@@ -86,8 +86,12 @@ class ModelPool:
         """
         if self._admitted >= self.workers + self.queue_size:
             wait = self.retry_after()
-            raise ApiError(429, f"the service is busy ({self._admitted} requests in progress); retry in {wait} s",
-                           "rate_limit_exceeded", {"Retry-After": str(wait)})
+            raise ApiError(
+                429,
+                f"the service is busy ({self._admitted} requests in progress); retry in {wait} s",
+                "rate_limit_exceeded",
+                {"Retry-After": str(wait)},
+            )
         self._admitted += 1
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, self._run, job)
@@ -99,8 +103,12 @@ class ModelPool:
         try:
             return await asyncio.wait_for(asyncio.shield(future), self.timeout)
         except TimeoutError as exc:
-            raise ApiError(503, f"the request took longer than {self.timeout:g} s; retry later or send a smaller image",
-                           "timeout", {"Retry-After": str(self.retry_after())}) from exc
+            raise ApiError(
+                503,
+                f"the request took longer than {self.timeout:g} s; retry later or send a smaller image",
+                "timeout",
+                {"Retry-After": str(self.retry_after())},
+            ) from exc
 
     def close(self) -> None:
         """Finish running jobs and stop the workers."""

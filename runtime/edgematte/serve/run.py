@@ -51,8 +51,10 @@ def check_binding(config: ServeConfig) -> None:
         )
     for key in config.api_keys:
         if len(key) < 16:
-            raise OptionError("an API key must be at least 16 characters (e.g. `python -c \"import secrets; "
-                              "print(secrets.token_urlsafe(24))\"`)")
+            raise OptionError(
+                'an API key must be at least 16 characters (e.g. `python -c "import secrets; '
+                'print(secrets.token_urlsafe(24))"`)'
+            )
 
 
 def serve(config: ServeConfig) -> None:
