@@ -78,6 +78,7 @@ def test_json_body_with_base64_and_accept_json(server):
         "size": "medium",
         "format": "png",
         "channels": "alpha",
+        "crop": None,  # SDKs send null for options they leave unset
     }
     r = requests.post(f"{server.url}/v1.0/removebg", json=body, headers={"Accept": "application/json"}, timeout=60)
     assert r.status_code == 200, r.text[:300]

@@ -22,6 +22,7 @@ def test_bg_color_forms():
     assert parse_bg_color("81d4fa") == (0x81, 0xD4, 0xFA, 255)
     assert parse_bg_color("#81d4fa77") == (0x81, 0xD4, 0xFA, 0x77)
     assert parse_bg_color("fff") == (255, 255, 255, 255)
+    assert parse_bg_color("fff7") == (255, 255, 255, 0x77)
     assert parse_bg_color("red") == (255, 0, 0, 255)
     assert parse_bg_color("255,0,0,128") == (255, 0, 0, 128)
     with pytest.raises(ApiError):
@@ -79,8 +80,20 @@ def test_place_scales_and_centres():
     assert subject_box(out[..., 3]) == (50, 25, 150, 75)
 
 
+def test_position_aligns_like_css():
+    req = removebg_request(Fields(text={"scale": "50%", "position": "0% 100%"}), "full", None)
+    out, (x, y, _w, h) = place(_square_subject(), req)
+    assert (x, y + h) == (0, 100)  # flush left, flush bottom
+    assert subject_box(out[..., 3]) == (0, 50, 100, 100)
+
+
 def test_public_addresses_only():
     for ip in (
+        "64:ff9b::c0a8:101",  # NAT64 of 192.168.1.1
+        "::c0a8:101",
+        "::ffff:0:c0a8:101",
+        "fec0::1",
+        "64:ff9b:1::1",
         "127.0.0.1",
         "10.1.2.3",
         "192.168.0.1",
@@ -94,6 +107,7 @@ def test_public_addresses_only():
     ):
         assert not is_public(ipaddress.ip_address(ip)), ip
     assert is_public(ipaddress.ip_address("93.184.216.34"))
+    assert is_public(ipaddress.ip_address("64:ff9b::808:808"))  # NAT64 of a public address
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ import base64
 import hmac
 import json
 import logging
+import math
 import os
 import time
 from contextlib import asynccontextmanager
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -44,6 +45,7 @@ from edgematte.serve.replies import ApiError, error_response
 
 KIOSK = Path(__file__).with_name("kiosk")
 OPEN_PATHS = ("/", "/healthz", "/favicon.ico")  # no key: the page itself and liveness (no data either way)
+LIVE_IN_FLIGHT = 2  # preview frames matted or waiting at once: a kiosk page or two, each one frame at a time
 log = logging.getLogger("edgematte.serve")
 
 
@@ -78,6 +80,7 @@ class Service:
         self.live = KioskLive(profile=config.profile)
         self.started = time.time()
         self._keys = [k.encode() for k in config.api_keys]
+        self.live_in_flight = 0  # preview frames being matted or waiting (event loop thread only)
 
     # -- life -----------------------------------------------------------------------------------
 
@@ -131,7 +134,9 @@ class Service:
     async def cutout(self, data: bytes, req: CutoutRequest, request: Request) -> Response:
         """Run one cut-out on the pool and answer as the client asked (image or JSON)."""
         assert self.pool is not None
-        result = await self.pool.submit(lambda models: make_cutout(models, data, req, self.config.max_pixels))
+        result = await self.pool.submit(
+            request.state.place, lambda models: make_cutout(models, data, req, self.config.max_pixels)
+        )
         headers = result.headers()
         if "application/json" in request.headers.get("accept", ""):
             left, top, w, h = result.foreground
@@ -219,7 +224,7 @@ def routes(svc: Service) -> list[Any]:
         def job(models: WorkerModels):  # type: ignore[no-untyped-def]
             return compose_verb(data, preset, fill=fill_v, session=models.sessions["product"])
 
-        made = await svc.pool.submit(job)  # type: ignore[union-attr]
+        made = await svc.pool.submit(request.state.place, job)  # type: ignore[union-attr]
         media = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "TIFF": "image/tiff"}
         return Response(
             made.data,
@@ -235,7 +240,9 @@ def routes(svc: Service) -> list[Any]:
         if not data:
             raise ApiError(400, "send the product photo as the multipart field 'file'", "missing_source")
         preset = fields.get("preset")
-        report = await svc.pool.submit(lambda models: check_verb(data, preset, session=models.sessions["product"]))  # type: ignore[union-attr]
+        report = await svc.pool.submit(  # type: ignore[union-attr]
+            request.state.place, lambda models: check_verb(data, preset, session=models.sessions["product"])
+        )
         return JSONResponse(report.as_dict())
 
     async def kiosk_matte(request: Request) -> Response:
@@ -244,9 +251,22 @@ def routes(svc: Service) -> list[Any]:
             raise ApiError(400, "send the preview frame (a JPEG) as the body", "missing_source")
         try:
             ts = float(request.headers.get("x-timestamp-ms", "0"))
+            if not math.isfinite(ts):
+                raise ValueError
         except ValueError:
-            raise ApiError(400, "X-Timestamp-Ms must be a number", "invalid_parameter") from None
-        png = await asyncio.to_thread(svc.live.mask_png, body, ts)
+            raise ApiError(400, "X-Timestamp-Ms must be a finite number", "invalid_parameter") from None
+        if svc.live_in_flight >= LIVE_IN_FLIGHT:  # a page sends one frame at a time: more is a flood
+            raise ApiError(
+                429,
+                "preview frames are arriving faster than they are matted; send one at a time",
+                "rate_limit_exceeded",
+                {"Retry-After": "1"},
+            )
+        svc.live_in_flight += 1
+        try:
+            png = await asyncio.to_thread(svc.live.mask_png, body, ts)
+        finally:
+            svc.live_in_flight -= 1
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
     async def index(request: Request) -> Response:
@@ -264,11 +284,18 @@ def routes(svc: Service) -> list[Any]:
         text = svc.metrics.text(p.depth if p else 0, p.waiting if p else 0, p.workers if p else 0)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
-    def guarded(handler):  # type: ignore[no-untyped-def]
+    def guarded(handler, pooled: bool = False):  # type: ignore[no-untyped-def]
         async def run(request: Request) -> Response:
             try:
                 svc.check_key(request)
-                return await handler(request)
+                if not pooled:
+                    return await handler(request)
+                assert svc.pool is not None
+                async with svc.pool.place() as place:  # before the body is read: bodies in memory are bounded
+                    request.state.place = place
+                    return await handler(request)
+            except ClientDisconnect:
+                return Response(status_code=400)  # nobody to answer; not an error of ours
             except Exception as exc:  # every failure answers in remove.bg's error shape
                 return error_response(_as_api_error(exc))
 
@@ -276,12 +303,12 @@ def routes(svc: Service) -> list[Any]:
 
     return [
         Route("/", guarded(index)),
-        Route("/v1.0/removebg", guarded(removebg), methods=["POST"]),
-        Route("/api/removebg", guarded(removebg), methods=["POST"]),
+        Route("/v1.0/removebg", guarded(removebg, pooled=True), methods=["POST"]),
+        Route("/api/removebg", guarded(removebg, pooled=True), methods=["POST"]),
         Route("/v1.0/account", guarded(account)),
-        Route("/api/remove", guarded(rembg_remove), methods=["GET", "POST"]),
-        Route("/v1/compose", guarded(compose), methods=["POST"]),
-        Route("/v1/check", guarded(check), methods=["POST"]),
+        Route("/api/remove", guarded(rembg_remove, pooled=True), methods=["GET", "POST"]),
+        Route("/v1/compose", guarded(compose, pooled=True), methods=["POST"]),
+        Route("/v1/check", guarded(check, pooled=True), methods=["POST"]),
         Route("/kiosk/matte", guarded(kiosk_matte), methods=["POST"]),
         Route("/healthz", healthz),
         Route("/metrics", guarded(metrics)),
@@ -349,6 +376,14 @@ def create_app(config: ServeConfig | None = None) -> Any:
         finally:
             await asyncio.to_thread(svc.stop)
 
-    app = Starlette(routes=routes(svc), lifespan=lifespan)
+    middleware = []
+    if not svc.config.api_keys:
+        # No keys means "this device only": refuse other Host names, so a web page the kiosk's browser
+        # visits cannot reach the service through DNS rebinding.
+        from starlette.middleware import Middleware
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost", "[::1]", "::1"]))
+    app = Starlette(routes=routes(svc), lifespan=lifespan, middleware=middleware)
     app.state.service = svc
     return _Observe(app, svc)

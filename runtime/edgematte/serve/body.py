@@ -20,7 +20,6 @@ from starlette.requests import Request
 
 from edgematte.serve.replies import ApiError
 
-MAX_FIELD = 1024 * 1024  # a text field over 1 MB is not a parameter (base64 images go in JSON or as files)
 MAX_FIELDS = 64
 MAX_FILES = 4
 
@@ -61,7 +60,8 @@ class Fields:
             return self.files[file_name]
         if b64_name and (text := self.text.get(b64_name)):
             try:
-                return base64.b64decode(text.split(",", 1)[-1] if text.startswith("data:") else text, validate=True)
+                payload = text.split(",", 1)[-1] if text.startswith("data:") else text
+                return base64.b64decode("".join(payload.split()), validate=True)  # line-wrapped base64 too
             except (binascii.Error, ValueError) as exc:
                 raise ApiError(400, f"{b64_name} is not valid base64", "invalid_parameter") from exc
         return None
@@ -124,7 +124,8 @@ async def read_fields(request: Request, max_body: int, read_timeout: float) -> F
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         try:
-            form = await request.form(max_files=MAX_FILES, max_fields=MAX_FIELDS, max_part_size=MAX_FIELD)
+            # Text fields may be as large as the body: remove.bg clients send image_file_b64 as one.
+            form = await request.form(max_files=MAX_FILES, max_fields=MAX_FIELDS, max_part_size=max_body)
         except (MultiPartException, HTTPException) as exc:
             detail = getattr(exc, "detail", None) or getattr(exc, "message", None) or str(exc)
             raise ApiError(400, f"cannot read the form: {detail}", "invalid_body") from exc
@@ -137,11 +138,13 @@ async def read_fields(request: Request, max_body: int, read_timeout: float) -> F
     elif ctype == "application/json":
         try:
             obj = json.loads(body or b"{}")
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ApiError(400, f"the JSON body cannot be read: {exc}", "invalid_body") from exc
         if not isinstance(obj, dict):
             raise ApiError(400, "the JSON body must be an object of parameters", "invalid_body")
         for name, value in obj.items():
+            if value is None:  # SDKs send null for options they leave unset
+                continue
             fields.text[name] = (
                 json.dumps(value)
                 if isinstance(value, dict | list)

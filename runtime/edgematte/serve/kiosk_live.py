@@ -14,6 +14,7 @@ import numpy as np
 
 from edgematte.serve.replies import ApiError
 
+NEW_CLIP_MS = 2000  # a gap this long between frames is another page or a camera restart: start afresh
 MAX_SIDE = 1024  # px: a preview frame larger than this is not a preview frame
 
 
@@ -51,8 +52,9 @@ class KioskLive:
         jpeg
             The frame (any image file the decoder reads), at most MAX_SIDE px on its long side.
         timestamp_ms
-            The page's clock; a value that does not increase (a reload, a second page) starts a
-            new clip, so the temporal stage never mixes two cameras.
+            The page's clock; a value that does not increase, or jumps by more than NEW_CLIP_MS
+            (a reload, a second page, a camera restart), starts a new clip. The temporal state
+            is one for the service: it serves one kiosk page at a time.
         """
         from edgematte.decode import decode
         from edgematte.encode import encode
@@ -64,7 +66,8 @@ class KioskLive:
             )
         with self._lock:
             matter = self._open()
-            if timestamp_ms <= self._last_ts or image.size != self._last_size:
+            jump = timestamp_ms - self._last_ts > NEW_CLIP_MS
+            if timestamp_ms <= self._last_ts or jump or image.size != self._last_size:
                 matter.reset()
             self._last_ts, self._last_size = timestamp_ms, image.size
             result = matter.matte_for_video(image.rgb, timestamp_ms)

@@ -70,7 +70,7 @@ def crop(rgba: np.ndarray, req: CutoutRequest) -> np.ndarray:
 
 
 def place(rgba: np.ndarray, req: CutoutRequest) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """Scale the subject to `req.scale` of the canvas and centre it at `req.position`.
+    """Scale the subject to `req.scale` of the canvas and align it at `req.position`.
 
     The canvas keeps the cut-out's size. Returns the new cut-out and where the subject went
     (x, y, w, h), for the shadow.
@@ -95,12 +95,11 @@ def place(rgba: np.ndarray, req: CutoutRequest) -> tuple[np.ndarray, tuple[int, 
     subject = rgba[top:bottom, left:right]
     if (nw, nh) != (bw, bh):
         subject = _resize_premultiplied(subject, nw, nh)
-    px, py = (0.5, 0.5) if req.position is None else req.position
     if req.position is None:  # scaled in place: keep the subject's centre
-        cx, cy = (left + right) / 2, (top + bottom) / 2
-    else:
-        cx, cy = px * w, py * h
-    x, y = round(cx - nw / 2), round(cy - nh / 2)
+        x, y = round((left + right) / 2 - nw / 2), round((top + bottom) / 2 - nh / 2)
+    else:  # aligned as CSS does: 0% flush left / top, 100% flush right / bottom
+        px, py = req.position
+        x, y = round(px * (w - nw)), round(py * (h - nh))
     out = np.zeros_like(rgba)
     sx0, sy0, sx1, sy1 = max(0, x), max(0, y), min(w, x + nw), min(h, y + nh)
     if sx1 > sx0 and sy1 > sy0:

@@ -20,7 +20,7 @@ SIZES: dict[str, int | None] = {
     "regular": 250_000,
     "medium": 1_500_000,
     "hd": 4_000_000,
-    "4k": 10_000_000,
+    "4k": None,  # remove.bg: an alias of full
     "50mp": 50_000_000,
     "full": None,
     "auto": None,
@@ -59,7 +59,7 @@ def _percent(text: str, name: str, low: float, high: float) -> float:
 
 
 def parse_bg_color(text: str) -> tuple[int, int, int, int]:
-    """remove.bg's `bg_color`: hex (RGB, RRGGBB, RRGGBBAA, with or without '#') or a colour name.
+    """remove.bg's `bg_color`: hex (RGB, RGBA, RRGGBB, RRGGBBAA, with or without '#') or a colour name.
 
     Parameters
     ----------
@@ -73,7 +73,7 @@ def parse_bg_color(text: str) -> tuple[int, int, int, int]:
     t = text.strip().lower().lstrip("#")
     if t in NAMED:
         return (*NAMED[t], 255)
-    if re.fullmatch(r"[0-9a-f]{3}", t):
+    if re.fullmatch(r"[0-9a-f]{3,4}", t):
         t = "".join(c * 2 for c in t)
     if re.fullmatch(r"[0-9a-f]{6}([0-9a-f]{2})?", t):
         rgba = [int(t[i : i + 2], 16) for i in range(0, len(t), 2)]
@@ -112,7 +112,8 @@ class CutoutRequest:
     scale
         The subject's size as a fraction of the output's (0.1..1), or None for 'original'.
     position
-        (x, y) of the subject's centre as fractions of the output, or None for 'original'.
+        (x, y) as fractions: 0 puts the subject flush left / top, 1 flush right / bottom, 0.5
+        centres it (CSS-style alignment); None for 'original'.
     add_shadow
         Add the contact shadow under the subject (the seller verbs' shadow). Default False.
     """
