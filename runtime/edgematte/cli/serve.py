@@ -40,9 +40,11 @@ def serve(
 ) -> None:
     """Serve the still path over HTTP: remove.bg's API, rembg's, the seller verbs and the kiosk page."""
     from edgematte.errors import OptionError
+    from edgematte.serve.run import read_keys, require_extra, serve
+
+    require_extra()
     from edgematte.serve.config import ServeConfig
     from edgematte.serve.params import SIZES
-    from edgematte.serve.run import read_keys, serve
 
     keys = tuple(api_key or ())
     if api_keys_file is not None:

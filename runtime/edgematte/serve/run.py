@@ -36,6 +36,16 @@ def read_keys(path: str | Path) -> tuple[str, ...]:
     return keys
 
 
+def require_extra() -> None:
+    """OptionError (one line, exit 5) when the serve extra is not installed."""
+    try:
+        import multipart  # noqa: F401 - Starlette's form parser: every upload needs it
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise OptionError('edgematte serve needs its extra: pip install "edgematte[serve]"') from None
+
+
 def check_binding(config: ServeConfig) -> None:
     """Refuse (OptionError) a non-loopback address without keys, and keys too short to be secret.
 
@@ -65,11 +75,11 @@ def serve(config: ServeConfig) -> None:
     config
         The service's configuration (checked by `check_binding` first).
     """
+    check_binding(config)
+    require_extra()
     import uvicorn
 
     from edgematte.serve.app import create_app
-
-    check_binding(config)
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:  # type: ignore[no-untyped-def]
