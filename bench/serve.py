@@ -34,6 +34,7 @@ from pathlib import Path
 import requests
 from PIL import Image
 
+from edgematte.serve.metrics import resident_bytes
 from evaluation import sets as evalsets
 from evaluation.machine import machine
 
@@ -68,17 +69,6 @@ def photos() -> list[bytes]:
         for s in evalsets.samples(name):
             out.append(Path(s.image).read_bytes())
     return out
-
-
-def rss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 def wait_up(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> float:
@@ -159,7 +149,7 @@ def load(url: str, pid: int, images: list[bytes], n: int, clients: int) -> dict:
 
     def sample() -> None:
         while not stop.is_set():
-            memory.append((done, rss(pid)))
+            memory.append((done, resident_bytes(pid)))
             time.sleep(0.25)
 
     sampler = threading.Thread(target=sample)

@@ -8,10 +8,16 @@ from collections import Counter
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)  # seconds: a preview frame to a 50 MP photo
 
 
-def resident_bytes() -> int:
-    """This process's resident memory (VmRSS), bytes; 0 where /proc is not available."""
+def resident_bytes(pid: int | None = None) -> int:
+    """A process's resident memory (VmRSS), bytes; 0 where /proc is not available.
+
+    Parameters
+    ----------
+    pid
+        The process. Default None: this one (bench.serve passes a server's, ours or rembg's).
+    """
     try:
-        with open(f"/proc/{os.getpid()}/status") as f:
+        with open(f"/proc/{pid or os.getpid()}/status") as f:
             for line in f:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) * 1024
