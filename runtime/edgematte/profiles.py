@@ -6,8 +6,6 @@ The data lives in `data/profiles.toml` (one file, with the source of every budge
 
 from __future__ import annotations
 
-import os
-import platform
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -67,31 +65,16 @@ def profiles() -> dict[str, Profile]:
 
 
 def detect() -> str:
-    """Best guess for this machine's profile: $EDGEMATTE_PROFILE when set; else from the device tree
-    (Raspberry Pi 4/5, Jetson) or the environment (Android); other x86 machines get desktop-x86
-    and other aarch64 machines pi5."""
-    env = os.environ.get("EDGEMATTE_PROFILE")
-    if env:
-        return env
-    machine = platform.machine().lower()
-    if machine in ("x86_64", "amd64", "i686"):
-        return "desktop-x86"
-    model = ""
-    for f in ("/proc/device-tree/model", "/sys/firmware/devicetree/base/model"):
-        try:
-            model = Path(f).read_text(errors="ignore").lower()
-            break
-        except OSError:
-            continue
-    if "raspberry pi 5" in model:
-        return "pi5"
-    if "raspberry pi 4" in model or "raspberry pi compute module 4" in model:
-        return "pi4"
-    if "jetson" in model or "nvidia" in model:
-        return "jetson-orin-nano"
-    if "ANDROID_ROOT" in os.environ:
-        return "android-arm64"
-    return "pi5" if machine in ("aarch64", "arm64") else "desktop-x86"
+    """This machine's profile: $EDGEMATTE_PROFILE when set, else from its board and CPU
+    (hardware.py: device tree, cpuinfo part numbers and flags)."""
+    return detect_reason()[0]
+
+
+def detect_reason() -> tuple[str, str]:
+    """(profile, why): `detect()` and the one line that explains it (for `edgematte models`)."""
+    from edgematte.hardware import detect_profile
+
+    return detect_profile()
 
 
 def get_profile(name: str | None = None) -> Profile:
