@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,10 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # tools/ and bench/ are importable from a checkout
 
 from evaluation import sets as evalsets  # noqa: E402
+
+# A developer's own `edgematte tune` result (~/.cache/edgematte/tuned.json) must not change what
+# the tests resolve; tests/test_tuning.py turns tuning back on in a private cache folder.
+os.environ["EDGEMATTE_NO_TUNING"] = "1"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

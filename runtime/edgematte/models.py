@@ -109,8 +109,9 @@ def resolve(choice: str | None, profile: str | None = None) -> ModelCard:
     """A card by exact name ("u2netp-int8"), family ("u2netp") or alias ("portrait").
 
     An exact name is returned as it is. A family or alias is resolved through the device
-    profile: the profile's own card for that family, else the first of its `variant_order`
-    the family ships, else the family's first card by name.
+    profile: the variant `edgematte tune` measured fastest on this device for that profile
+    (tuning.tuned_choice), else the profile's own card for that family, else the first of its
+    `variant_order` the family ships, else the family's first card by name.
 
     Parameters
     ----------
@@ -124,6 +125,30 @@ def resolve(choice: str | None, profile: str | None = None) -> ModelCard:
     ------
     ModelError
         When `choice` names no card, family or alias.
+    """
+    from edgematte.profiles import get_profile
+    from edgematte.tuning import tuned_choice
+
+    all_cards = cards()
+    key = (choice or "default").strip().lower()
+    if key in all_cards:
+        return all_cards[key]
+    prof = get_profile(profile)
+    tuned = tuned_choice(ALIASES.get(key, key), prof.name)
+    if tuned is not None and tuned.model in all_cards:
+        return all_cards[tuned.model]
+    return resolve_untuned(choice, prof.name)
+
+
+def resolve_untuned(choice: str | None, profile: str | None = None) -> ModelCard:
+    """`resolve` without the tuned choice: what the device profile alone picks.
+
+    Parameters
+    ----------
+    choice
+        As for `resolve`.
+    profile
+        As for `resolve`.
     """
     from edgematte.profiles import get_profile
 

@@ -2,10 +2,11 @@
 
 Importing this package sets up Numba before any kernel compiles or runs:
 
-- The on-disk cache goes somewhere writable: next to the sources when the install is writable
-  (Numba's default), else a per-user cache folder, so a read-only site-packages (system
-  install, kiosk image) still keeps its compiled kernels between runs. `edgematte warmup` fills
-  that cache ahead of time.
+- The on-disk cache goes somewhere writable: `$NUMBA_CACHE_DIR` when set; else
+  `$EDGEMATTE_CACHE_DIR/numba` when that is set (a kiosk image's writable partition); else next
+  to the sources when the install is writable (Numba's default); else the per-user cache folder
+  (userdirs.cache_root()/numba). So a read-only site-packages (system install, kiosk image) still
+  keeps its compiled kernels between runs. `edgematte warmup` fills that cache ahead of time.
 - The threading layer is chosen explicitly: OpenMP (`omp`, thread-safe: the main thread, the
   batch writer and a server's workers may each launch parallel kernels at once) when its
   runtime (libgomp) loads, else Numba's built-in `workqueue`, which aborts the process when two
@@ -24,12 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from edgematte.userdirs import cache_root
+
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _user_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "edgematte" / "numba"
 
 
 def _configure_cache() -> str | None:
@@ -38,9 +36,9 @@ def _configure_cache() -> str | None:
     here = Path(__file__).resolve().parent
     probe = here / "__pycache__"
     writable = os.access(probe if probe.exists() else here, os.W_OK)
-    if writable:
+    if writable and not os.environ.get("EDGEMATTE_CACHE_DIR"):
         return None
-    target = _user_cache_dir()
+    target = cache_root() / "numba"
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError:
