@@ -42,6 +42,9 @@ class Built:
     reference: bytes | None = None  # the float graph at this variant's input size (default: the family's fp32)
     resize: str | None = None  # overrides the family's resize mode
     input_extra: dict[str, Any] = field(default_factory=dict)  # e.g. {"pair": "<other orientation>"}
+    # Why a variant ships although its agreement with float misses the bar (its accuracy against
+    # ground truth must still be within the bar on every set: tests/test_models.py checks it).
+    bar_exception: str = ""
 
 
 @dataclass
@@ -58,6 +61,7 @@ class Family:
     compare_sets: tuple[str, ...] | None = None  # eval sets for accuracy vs float (default: all with GT)
     keep: Callable[[evalsets.Sample], bool] | None = None  # which images of those sets count
     keep_note: str = ""
+    only: str = ""  # the --only key that builds it, when it is not the family's name
 
 
 def _eval_images(n: int) -> list[np.ndarray]:
@@ -125,7 +129,7 @@ def build_u2netp(src: Path) -> tuple[bytes, list[Built], dict[str, Any]]:
             "u2netp-int8",
             "int8",
             int8,
-            ["pi4", "pi5", "jetson-orin-nano", "android-arm64", "desktop-x86"],
+            ["pi5", "jetson-orin-nano", "android-arm64", "desktop-x86"],
             {
                 "scheme": "full INT8: int8 per-channel symmetric weights, int8 per-tensor asymmetric activations, "
                 "int8 input (scale 1, zero point -128 = pixel - 128), int8 output",
@@ -139,6 +143,70 @@ def build_u2netp(src: Path) -> tuple[bytes, list[Built], dict[str, Any]]:
     ]
     exact = {
         "reference": "onnxruntime on the source ONNX, same 320x320 input",
+        "max_abs_diff_fp32": round(worst, 7),
+        "images": 12,
+    }
+    return fp32, built, exact
+
+
+# The slow-board variant: u2netp at a smaller square input (MACs scale with the area: 19.76 G x
+# (160/320)^2 = 4.94 G), for the Raspberry Pi 4's still budget (bench/BUDGETS.md). Measured against
+# the float model at the same size (the card's bar) and against ground truth next to u2netp-int8.
+U2NETP_SMALL = 160
+
+
+def build_u2netp_small(src: Path) -> tuple[bytes, list[Built], dict[str, Any]]:
+    import onnx
+    import onnxruntime as ort
+
+    from tools.graph_fixes import split_constant_channel
+    from tools.onnx_to_tflite import convert_onnx, imagenet_spec
+    from tools.quantize import calibration_images, quantize_int8
+
+    s = U2NETP_SMALL
+    original = onnx.load(str(src))
+    graph = original
+    for conv, ch in U2NETP_SPLITS:
+        graph = split_constant_channel(graph, conv, ch)
+    fp32 = convert_onnx(graph, imagenet_spec(s, s), outputs=["1959"], output_aliases=["mask"])
+    # The source ONNX pins its input to 320x320 (every inner size follows from Shape ops): pin it
+    # to this size for onnxruntime's reference run.
+    for tensor in (*original.graph.input, *original.graph.output):
+        for d in (2, 3):
+            tensor.type.tensor_type.shape.dim[d].dim_value = s
+    sess = ort.InferenceSession(original.SerializeToString(), providers=["CPUExecutionProvider"])
+    runner = ModelRunner(fp32, "stretch")
+    mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+    worst = 0.0
+    for rgb in _eval_images(3):
+        x = cv2.resize(rgb, (s, s), interpolation=cv2.INTER_AREA)
+        ref = sess.run(["1959"], {"input.1": ((x / 255.0 - mean) / std).transpose(2, 0, 1)[None].astype(np.float32)})
+        worst = max(worst, float(np.abs(ref[0][0, 0] - runner.engine.run(x)).max()))
+    int8 = quantize_int8(fp32, calibration_images((s, s)), keep_float=[".*_side.*"])
+    built = [
+        Built(
+            "u2netp-int8-small",
+            "int8",
+            int8,
+            ["pi4"],
+            {
+                "scheme": "as u2netp-int8 (full INT8, the two split-off constant channels float), at this input size",
+                "graph_fixes": [f"split_constant_channel({c}, {k})" for c, k in U2NETP_SPLITS],
+                "calibration": "rembg_fixtures: 16 photos + a mirrored crop of each = 32 inputs, at this input size",
+            },
+            f"Slow boards (Raspberry Pi 4): {s}x{s}, {(s / 320) ** 2:.2f}x the MACs of u2netp-int8; coarser "
+            "masks (accuracy_vs_float.sets: gt_iou here vs u2netp-int8's card), the guided filter restores "
+            "full-resolution edges.",
+            reference=fp32,
+            bar_exception="Shipped for the Pi 4's still budget although its maps differ from float by more than "
+            "the bar on coco_mval_products (cluttered scenes: agree_mae 0.019, bar 0.01): its accuracy against "
+            "ground truth is within the bar on every set (there equal to float's). Keeping the first 32 ops, or "
+            "any other eighth of the graph, in float, or calibrating on exposure/contrast/zoom variants, did not "
+            "bring the agreement under 0.014 (measured 2026-12-02).",
+        )
+    ]
+    exact = {
+        "reference": f"onnxruntime on the source ONNX with its input pinned to {s}x{s}, same input",
         "max_abs_diff_fp32": round(worst, 7),
         "images": 12,
     }
@@ -312,6 +380,20 @@ FAMILIES = {
         build_u2netp,
         {"macs": "19.8 G per invoke at 320x320 (TFLite converter estimate, shared/notes/conversion.md)"},
     ),
+    "u2netp-small": Family(
+        "u2netp",
+        "u2netp",
+        "salient object / product cut-out (general objects), slow boards",
+        "stretch",
+        IMAGENET_NORM,
+        "probability 0..1 that a pixel belongs to the salient object (U^2-Net-p d0, sigmoid)",
+        build_u2netp_small,
+        {
+            "macs": f"{19.76 * (U2NETP_SMALL / 320) ** 2:.2f} G per invoke at {U2NETP_SMALL}x{U2NETP_SMALL} "
+            "(19.76 G at 320 x the area ratio; `python -m bench.macs`)"
+        },
+        only="u2netp-small",
+    ),
     "selfie-general": Family(
         "selfie-general",
         "selfie_general",
@@ -416,11 +498,12 @@ def build_family(fam: Family, out: Path, log: Callable[[str], None]) -> list[Pat
                     "+ 0.01, agree_mae <= 0.01",
                     "sets": {k: v.as_dict() for k, v in acc.items()},
                     "passes": all(v.passes() for v in acc.values()),
+                    **({"exception": b.bar_exception} if b.bar_exception else {}),
                 }
             ),
             "latency_ms": {"invoke_median": lat, "machine": machine(), "runtime": "ai-edge-litert (XNNPACK)"},
             **fam.extra,
-            "command": COMMAND.format(family=fam.family),
+            "command": COMMAND.format(family=fam.only or fam.family),
         }
         written.append(write_card(out, b.name, b.model, card))
         passes = "" if acc is None else f", bar {'met' if card['accuracy_vs_float']['passes'] else 'NOT met'}"
