@@ -126,7 +126,20 @@ def _is_image(p: Path) -> bool:
     return p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
 
 
-def expand_inputs(items: Iterable[str]) -> list[tuple[Path, Path]]:
+def own_output_matcher(single_name: str) -> Callable[[Path], bool]:
+    """Whether a file's name is one this command gives the outputs it writes next to their inputs.
+
+    Parameters
+    ----------
+    single_name
+        The naming template of outputs next to their inputs, '{stem}.cutout{suffix}' for
+        `remove`: 'teddy.cutout.png' (any image suffix, any case) then matches.
+    """
+    tag = single_name.format(stem="", suffix="").lower()  # '.cutout'
+    return lambda p: _is_image(p) and p.stem.lower().endswith(tag) and len(p.stem) > len(tag)
+
+
+def expand_inputs(items: Iterable[str], exclude: Callable[[Path], bool] | None = None) -> list[tuple[Path, Path]]:
     """(file, root) pairs for files, globs and folders (recursive); root is used to mirror the tree.
 
     Parameters
@@ -134,13 +147,17 @@ def expand_inputs(items: Iterable[str]) -> list[tuple[Path, Path]]:
     items
         File paths, folder paths (every image below them, hidden files skipped) and glob
         patterns ('shots/*.jpg', 'shots/**/*.png'). A file is listed once however it is named.
+    exclude
+        Files found in folders or by globs for which this is true are left out (a file named
+        explicitly never is). Default None. The CLI passes `own_output_matcher`, so that a second
+        run over a folder does not cut out the first run's outputs ('teddy.cutout.cutout.png').
     """
     out: list[tuple[Path, Path]] = []
     seen: set[Path] = set()
 
-    def add(f: Path, root: Path) -> None:
+    def add(f: Path, root: Path, found: bool = True) -> None:
         key = f.resolve()
-        if key not in seen:
+        if key not in seen and not (found and exclude is not None and exclude(f)):
             seen.add(key)
             out.append((f, root))
 
@@ -151,7 +168,7 @@ def expand_inputs(items: Iterable[str]) -> list[tuple[Path, Path]]:
                 if f.is_file() and _is_image(f):
                     add(f, p)
         elif p.is_file():
-            add(p, p.parent)
+            add(p, p.parent, found=False)
         elif any(ch in item for ch in "*?["):
             matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
             files = [m for m in matches if m.is_file() and _is_image(m)]

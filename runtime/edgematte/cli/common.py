@@ -98,10 +98,11 @@ def run_files(
 
 def planned_jobs(inputs: list[str], output: str | None, suffix: str, single_name: str) -> list[Any]:
     """Expand inputs (files, folders, globs) and map them to outputs (batch.expand_inputs, plan)."""
-    from edgematte.batch import expand_inputs, plan
+    from edgematte.batch import expand_inputs, own_output_matcher, plan
     from edgematte.errors import OptionError
 
-    pairs = expand_inputs(inputs)
+    # Outputs written next to their inputs by an earlier run are never inputs again.
+    pairs = expand_inputs(inputs, exclude=own_output_matcher(single_name) if output is None else None)
     if not pairs:
         raise OptionError("no images found in the given inputs")
     return plan(pairs, output, suffix, single_name=single_name)

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageCms, UnidentifiedImageError
+from PIL import ImageCms
 
+from edgematte.decode import DECODE_ERRORS, open_image
 from edgematte.errors import ImageError
 
 HIGH_BIT_MODES = {"I;16", "I;16B", "I;16L", "I", "F", "RGB;16", "RGBA;16"}
@@ -71,7 +72,7 @@ def inspect_source(data: Any) -> SourceInfo:
     else:
         raise ImageError("inspect_source needs a path or bytes")
     try:
-        with Image.open(io.BytesIO(raw)) as im:
+        with open_image(raw, name) as im:
             icc = im.info.get("icc_profile")
             desc = None
             if icc:
@@ -92,5 +93,5 @@ def inspect_source(data: Any) -> SourceInfo:
                 quantization=getattr(im, "quantization", None),
                 has_alpha=has_alpha,
             )
-    except (UnidentifiedImageError, OSError) as exc:
+    except DECODE_ERRORS as exc:  # past the header: Pillow reading EXIF or text chunks lazily
         raise ImageError(f"{name}: not a readable image ({exc})") from exc

@@ -1,0 +1,143 @@
+"""Inputs a hostile (or unlucky) user gives us, generated here: each fails as our one-line error
+with its exit code, never as a bare Python exception or a silently wrong cut-out."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps, PngImagePlugin
+
+import edgematte
+from edgematte.decode import decode
+from edgematte.errors import ImageError
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "edgematte.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+
+
+def _photo(w: int = 320, h: int = 240) -> Image.Image:
+    """A photo-like picture (smooth gradients and a disc), so JPEG data spans many blocks."""
+    y, x = np.mgrid[0:h, 0:w]
+    rgb = np.stack([x * 255 // w, y * 255 // h, ((x - w / 2) ** 2 + (y - h / 2) ** 2 < (h / 3) ** 2) * 200], -1)
+    return Image.fromarray(rgb.astype(np.uint8))
+
+
+def _text_bomb_png() -> bytes:
+    """A valid 64x64 PNG whose zTXt chunk inflates to 20 MB, past Pillow's MAX_TEXT_CHUNK."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("comment", "A" * (20 * 1024 * 1024), zip=True)
+    buf = io.BytesIO()
+    _photo(64, 64).save(buf, "PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+def _truncated_jpeg_with_eoi(source: Image.Image) -> bytes:
+    """The first third of a JPEG with an EOI marker appended: libjpeg decodes it as mostly grey."""
+    buf = io.BytesIO()
+    source.save(buf, "JPEG", quality=90)
+    data = buf.getvalue()
+    return data[: len(data) // 3] + b"\xff\xd9"
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory, sample_jpg) -> Path:
+    root = tmp_path_factory.mktemp("hostile")
+    (root / "bomb.png").write_bytes(_text_bomb_png())
+    (root / "cut.jpg").write_bytes(_truncated_jpeg_with_eoi(Image.open(sample_jpg)))
+    (root / "junk.jpg").write_bytes(b"this is a note, not a photo")
+    return root
+
+
+def test_a_png_text_chunk_bomb_is_an_image_error_everywhere(hostile, sample_jpg):
+    data = (hostile / "bomb.png").read_bytes()
+    for source in (data, hostile / "bomb.png", str(hostile / "bomb.png")):
+        with pytest.raises(ImageError, match="not a readable image"):
+            edgematte.remove(source)
+    with pytest.raises(ImageError):
+        edgematte.remove(sample_jpg, bg=data)
+
+
+@pytest.mark.parametrize("command", [["check"], ["check", "--preset", "amazon"], ["remove"]])
+def test_the_cli_names_a_text_chunk_bomb_in_one_line_exit_2(hostile, tmp_path, command):
+    r = run(*command, str(hostile / "bomb.png"), *(["-o", str(tmp_path / "o.png")] if command == ["remove"] else []))
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert "unexpected" not in r.stderr and any("bomb.png: not a readable image" in line for line in lines)
+
+
+def test_a_truncated_jpeg_ending_in_eoi_is_refused_not_cut_out_grey(hostile):
+    data = (hostile / "cut.jpg").read_bytes()
+    for source in (data, hostile / "cut.jpg"):
+        with pytest.raises(ImageError, match="corrupt or truncated"):
+            decode(source)
+
+
+def test_a_truncated_jpeg_is_refused_on_the_pillow_path_too(sample_jpg):
+    """A grey JPEG goes through Pillow, which is silent about corrupt data: checked as well."""
+    data = _truncated_jpeg_with_eoi(Image.open(sample_jpg).convert("L"))
+    with pytest.raises(ImageError, match="corrupt or truncated"):
+        decode(data)
+
+
+@pytest.mark.parametrize("command", [["remove"], ["compose", "--preset", "amazon"]])
+def test_the_cli_fails_a_truncated_jpeg_writes_nothing_and_prints_only_our_line(hostile, tmp_path, command):
+    out = tmp_path / "out.png"
+    r = run(*command, str(hostile / "cut.jpg"), "-o", str(out))
+    assert r.returncode == 2, r.stderr
+    assert not out.exists()
+    ours = [line for line in r.stderr.splitlines() if "corrupt or truncated" in line]
+    assert ours and not [line for line in r.stderr.splitlines() if line.startswith("Corrupt JPEG data")]
+
+
+def test_an_intact_jpeg_decodes_as_before(sample_jpg):
+    fast = decode(sample_jpg).rgb
+    slow = np.asarray(Image.open(sample_jpg).convert("RGB"))
+    assert fast.shape == slow.shape and np.abs(fast.astype(int) - slow).mean() < 1.0
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_matches_pillow_for_every_code(orientation):
+    im = _photo(96, 64)
+    exif = im.getexif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=95, exif=exif.tobytes())
+    ours = decode(buf.getvalue()).rgb
+    theirs = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(buf.getvalue()))).convert("RGB"))
+    assert ours.shape == theirs.shape and ours.flags.c_contiguous
+    assert np.abs(ours.astype(int) - theirs).mean() < 1.0
+
+
+def test_check_never_prints_a_python_object_repr(hostile):
+    r = run("check", str(hostile / "junk.jpg"))
+    assert r.returncode == 2, r.stderr
+    assert "BytesIO" not in r.stderr and "<" not in r.stderr and "junk.jpg: not a readable image" in r.stderr
+
+
+def test_a_second_run_over_a_folder_never_cuts_out_the_first_runs_outputs(tmp_path, sample_jpg):
+    Image.open(sample_jpg).resize((240, 180)).save(tmp_path / "teddy.jpg")
+    first = run("remove", str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    second = run("remove", str(tmp_path))
+    assert second.returncode == 0, second.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["teddy.cutout.png", "teddy.jpg"]
+    # A file named explicitly is the user's choice, even one of our outputs.
+    third = run("remove", str(tmp_path / "teddy.cutout.png"))
+    assert third.returncode == 0 and (tmp_path / "teddy.cutout.cutout.png").exists()
+
+
+def test_output_onto_the_input_is_refused_with_exit_4_and_nothing_written(tmp_path, sample_jpg):
+    src = tmp_path / "a.png"
+    Image.open(sample_jpg).resize((240, 180)).save(src)
+    before = src.read_bytes()
+    r = run("remove", str(src), "-o", str(src))
+    assert r.returncode == 4 and "refusing to overwrite the input" in r.stderr
+    assert src.read_bytes() == before
