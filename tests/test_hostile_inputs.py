@@ -141,3 +141,44 @@ def test_output_onto_the_input_is_refused_with_exit_4_and_nothing_written(tmp_pa
     r = run("remove", str(src), "-o", str(src))
     assert r.returncode == 4 and "refusing to overwrite the input" in r.stderr
     assert src.read_bytes() == before
+
+
+@pytest.fixture()
+def small_jpg(tmp_path, sample_jpg) -> Path:
+    src = tmp_path / "mug.jpg"
+    Image.open(sample_jpg).resize((240, 180)).save(src)
+    return src
+
+
+def test_a_report_that_cannot_be_written_still_gets_the_summary_and_exit_4(small_jpg, tmp_path):
+    blocker = tmp_path / "note.txt"
+    blocker.write_text("a file where the report's folder would be")
+    r = run("remove", str(small_jpg), "-o", str(tmp_path / "out.png"), "--report", str(blocker / "r.json"))
+    assert r.returncode == 4, r.stderr
+    assert (tmp_path / "out.png").exists()
+    assert "note.txt is a file, not a folder" in r.stderr and "1 done, 0 skipped, 0 failed" in r.stderr
+
+
+def test_dash_o_dash_writes_one_image_to_stdout_and_refuses_several(small_jpg, tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "edgematte.cli", "remove", str(small_jpg), "-o", "-"], capture_output=True, timeout=600
+    )
+    assert r.returncode == 0, r.stderr
+    assert Image.open(io.BytesIO(r.stdout)).mode == "RGBA" and not (tmp_path / "-").exists()
+    for command in (["remove", str(small_jpg), str(small_jpg.with_name("b.jpg"))], ["compose", str(small_jpg)]):
+        r2 = run(*command, "-o", "-", cwd=tmp_path)
+        assert r2.returncode == 5 and "standard output" in r2.stderr and not (tmp_path / "-").exists()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_stdout_is_a_write_failure_exit_4(small_jpg):
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run(
+            [sys.executable, "-m", "edgematte.cli", "remove", "-"],
+            stdin=small_jpg.open("rb"),
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=600,
+        )
+    assert r.returncode == 4 and "standard output: write failed" in r.stderr and "unexpected" not in r.stderr

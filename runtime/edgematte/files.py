@@ -65,6 +65,9 @@ def write_atomic(path: str | os.PathLike, data: bytes, *, protect: list[str | os
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     except OSError as exc:
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise OutputError(f"{path}: cannot write here ({blocker} is a file, not a folder)") from exc
         raise OutputError(f"{path}: cannot write here ({exc.strerror or exc})") from exc
     try:
         with os.fdopen(fd, "wb") as f:

@@ -7,6 +7,7 @@ Light: only Typer is imported at the top; each command imports the runtime when 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -56,7 +57,8 @@ def run_files(
     """Run a batch (batch.run_batch) and tell the user: a progress bar for more than one file,
     one line per failure and per warning, the JSON report, a summary; then exit with the batch's
     code (0, or the most serious failure's: see BatchReport.exit_code)."""
-    from edgematte.batch import run_batch
+    from edgematte.batch import most_serious, run_batch
+    from edgematte.errors import OutputError
     from edgematte.files import write_atomic
 
     show = not quiet and len(jobs) > 1
@@ -82,18 +84,33 @@ def run_files(
             warn(f"{r.source}: {w}")
     for r in result.failed:
         err(r.message if r.source in r.message else f"{r.source}: {r.message}")
+    code = result.exit_code()
     if report:
-        write_atomic(report, json.dumps(result.as_dict(), indent=2).encode())
+        try:
+            write_atomic(report, json.dumps(result.as_dict(), indent=2).encode())
+        except OutputError as exc:  # the outputs are written: say so before the report's failure
+            err(str(exc))
+            code = most_serious([code, exc.exit_code])
     c = result.counts()
-    if not quiet and (len(jobs) > 1 or c["skipped"]):
+    if not quiet and (len(jobs) > 1 or c["skipped"] or report):
         typer.echo(
             f"{c['ok']} done, {c['skipped']} skipped, {c['failed']} failed in "
             f"{time.perf_counter() - t0:.1f} s ({model})",
             err=True,
         )
-    code = result.exit_code()
     if code:
         raise typer.Exit(code=code)
+
+
+def write_stdout(blob: bytes) -> None:
+    """Write an output to standard output; a full disk or a closed pipe is OutputError (exit 4)."""
+    from edgematte.errors import OutputError
+
+    try:
+        sys.stdout.buffer.write(blob)
+        sys.stdout.buffer.flush()
+    except OSError as exc:
+        raise OutputError(f"standard output: write failed ({exc.strerror or exc})") from exc
 
 
 def planned_jobs(inputs: list[str], output: str | None, suffix: str, single_name: str) -> list[Any]:
@@ -101,6 +118,8 @@ def planned_jobs(inputs: list[str], output: str | None, suffix: str, single_name
     from edgematte.batch import expand_inputs, own_output_matcher, plan
     from edgematte.errors import OptionError
 
+    if output == "-":
+        raise OptionError("-o - (standard output) is for one image: `edgematte remove photo.jpg -o - > cut.png`")
     # Outputs written next to their inputs by an earlier run are never inputs again.
     pairs = expand_inputs(inputs, exclude=own_output_matcher(single_name) if output is None else None)
     if not pairs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,6 +18,7 @@ from edgematte.cli.common import (
     ThreadsOpt,
     planned_jobs,
     run_files,
+    write_stdout,
 )
 from edgematte.errors import OptionError
 
@@ -67,16 +69,19 @@ def remove(
         raise OptionError("--mask-only and --bg cannot be combined")
     fmt = writable_format(fmt) if fmt else None
     out = Output.of(mask_only=mask_only, bg=bg, format=fmt or "PNG", quality=quality)  # --bg read once, here
-    if inputs == ["-"]:
+    if inputs == ["-"] or output == "-":
+        if inputs != ["-"] and (len(inputs) != 1 or not Path(inputs[0]).is_file()):
+            raise OptionError("-o - (standard output) takes one image file or - (standard input)")
+        to_file = output is not None and output != "-"
         session = Session(model, threads=threads, profile=profile, best=best)
-        spec = replace(out, format=fmt or (format_for_path(output) if output else "PNG"))
-        blob = session.process(sys.stdin.buffer.read(), spec).data
+        spec = replace(out, format=fmt or (format_for_path(output) if to_file else "PNG"))
+        source = sys.stdin.buffer.read() if inputs == ["-"] else Path(inputs[0])
+        blob = session.process(source, spec).data
         assert blob is not None
-        if output:
-            write_atomic(output, blob)
+        if to_file:
+            write_atomic(output, blob, protect=[] if inputs == ["-"] else [inputs[0]])
         else:
-            sys.stdout.buffer.write(blob)
-            sys.stdout.buffer.flush()
+            write_stdout(blob)
         return
     if "-" in inputs:
         raise OptionError("'-' (stdin) cannot be mixed with files")
