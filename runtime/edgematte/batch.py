@@ -16,6 +16,7 @@ reported as an internal error, and its traceback printed when EDGEMATTE_DEBUG is
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import queue
@@ -28,8 +29,16 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from edgematte.errors import EXIT_INTERNAL, EdgematteError, ImageError, OptionError, OutputError, exit_code_of
-from edgematte.files import same_file, write_atomic
+from edgematte.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EdgematteError,
+    ImageError,
+    OptionError,
+    OutputError,
+    exit_code_of,
+)
+from edgematte.files import remove_stale_temps, same_file, write_atomic
 from edgematte.formats import IMAGE_SUFFIXES, format_for_path
 from edgematte.timings import Timings
 
@@ -80,6 +89,7 @@ class BatchReport:
     """Every file's FileResult, in input order."""
 
     results: list[FileResult] = field(default_factory=list)
+    interrupted: bool = False  # Ctrl-C: the files after the ones listed were not started
 
     @property
     def failed(self) -> list[FileResult]:
@@ -95,11 +105,18 @@ class BatchReport:
 
     def exit_code(self) -> int:
         """0 when no file failed; else the most serious failure's code (see `most_serious`)."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
         return most_serious(r.exit_code for r in self.failed)
 
     def as_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data (`--report`)."""
-        return {"counts": self.counts(), "exit_code": self.exit_code(), "files": [asdict(r) for r in self.results]}
+        return {
+            "counts": self.counts(),
+            "exit_code": self.exit_code(),
+            "interrupted": self.interrupted,
+            "files": [asdict(r) for r in self.results],
+        }
 
 
 def most_serious(codes: Iterable[int]) -> int:
@@ -292,14 +309,19 @@ def run_batch(
         if on_done:
             on_done(r)
 
+    remove_stale_temps(j.output for j in jobs)  # a resumed batch after kill -9 or a power cut
     todo, settled = _triage(jobs, overwrite)
     for r in settled:
         settle(r)
     decoded: queue.Queue = queue.Queue(maxsize=depth)
     processed: queue.Queue = queue.Queue(maxsize=depth)
 
+    stop = threading.Event()  # Ctrl-C: decode nothing more
+
     def reader() -> None:
         for j in todo:
+            if stop.is_set():
+                break
             t0, timings = time.perf_counter(), Timings()
             try:
                 decoded.put((j, t0, timings, work.decode(j, timings), None))
@@ -337,9 +359,16 @@ def run_batch(
                 continue
             del image
             processed.put((j, t0, timings, made))
+    except KeyboardInterrupt:
+        # A clean stop: what is made is still written (each write is atomic), nothing new starts.
+        report.interrupted = True
     finally:
+        stop.set()
         processed.put(_STOP)
         wt.join()
+        while rt.is_alive():  # let a reader blocked on a full queue finish its file and see `stop`
+            with contextlib.suppress(queue.Empty):
+                decoded.get(timeout=0.05)
         rt.join(timeout=1)
     order = {str(j.source): i for i, j in enumerate(jobs)}
     report.results.sort(key=lambda r: order.get(r.source, 0))

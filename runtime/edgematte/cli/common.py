@@ -92,7 +92,13 @@ def run_files(
             err(str(exc))
             code = most_serious([code, exc.exit_code])
     c = result.counts()
-    if not quiet and (len(jobs) > 1 or c["skipped"] or report):
+    if result.interrupted:
+        left = len(jobs) - len(result.results)
+        err(
+            f"interrupted: {c['ok']} done, {c['skipped']} skipped, {c['failed']} failed, {left} not started "
+            "(run the same command again to resume)"
+        )
+    elif not quiet and (len(jobs) > 1 or c["skipped"] or report):
         typer.echo(
             f"{c['ok']} done, {c['skipped']} skipped, {c['failed']} failed in "
             f"{time.perf_counter() - t0:.1f} s ({model})",

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from edgematte.errors import OptionError, OutputError, VideoError
-from edgematte.files import TEMP_SUFFIX, _fsync_dir, same_file
+from edgematte.files import TEMP_SUFFIX, _fsync_dir, same_file, temp_prefix
 from edgematte.settings import VIDEO_CRF, VIDEO_PRESET
 
 # Extension -> container format name, and what each container can carry.
@@ -225,7 +225,7 @@ class VideoWriter:
                 raise OutputError(f"{self.path}: refusing to overwrite the input; choose another output path")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=TEMP_SUFFIX, dir=self.path.parent)
+            fd, self._tmp = tempfile.mkstemp(prefix=temp_prefix(self.path), suffix=TEMP_SUFFIX, dir=self.path.parent)
             os.close(fd)
             self._c = av.open(self._tmp, "w", format=self.format)
         except (OSError, av.FFmpegError) as exc:
