@@ -182,3 +182,49 @@ def test_a_full_stdout_is_a_write_failure_exit_4(small_jpg):
             timeout=600,
         )
     assert r.returncode == 4 and "standard output: write failed" in r.stderr and "unexpected" not in r.stderr
+
+
+def _heic(tmp_path: Path, orientation: int = 1) -> tuple[Path, np.ndarray]:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    im = _photo(160, 120)
+    exif = im.getexif()
+    exif[0x0112] = orientation
+    path = tmp_path / "phone.heic"
+    im.save(path, quality=95, exif=exif.tobytes())
+    return path, np.asarray(ImageOps.exif_transpose(_with_orientation(im, orientation)))
+
+
+def _with_orientation(im: Image.Image, orientation: int) -> Image.Image:
+    exif = im.getexif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    im.save(buf, "PNG", exif=exif.tobytes())
+    return Image.open(io.BytesIO(buf.getvalue()))
+
+
+@pytest.mark.parametrize("orientation", [1, 6, 8, 3])
+def test_a_heic_phone_photo_decodes_upright(tmp_path, orientation):
+    path, upright = _heic(tmp_path, orientation)
+    ours = decode(path).rgb
+    assert ours.shape == upright.shape
+    assert np.abs(ours.astype(int) - upright).mean() < 6.0  # lossy HEVC at quality 95
+
+
+def test_heic_photos_are_found_in_folders_and_cut_out(tmp_path):
+    _heic(tmp_path)
+    _photo().save(tmp_path / "shot.avif", "AVIF")
+    r = run("remove", str(tmp_path), "-o", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["phone.png", "shot.png"]
+
+
+def test_a_heic_without_the_extra_is_refused_by_name_exit_2(tmp_path):
+    path, _ = _heic(tmp_path)
+    code = (
+        "import sys; sys.modules['pillow_heif'] = None; sys.argv = ['edgematte', 'remove', sys.argv[1]]; "
+        "from edgematte.cli import main; main()"
+    )
+    r = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 2, r.stderr
+    assert "HEIC/HEIF" in r.stderr and "edgematte[heic]" in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -62,6 +62,48 @@ def _name(source: Any) -> str:
     return "input bytes" if isinstance(source, bytes | bytearray | memoryview) else str(source)
 
 
+# ISO base media 'ftyp' brands of HEIF stills (HEIC is iPhone's default photo format).
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+_READS = "JPEG, PNG, WebP, AVIF, HEIC, TIFF, BMP or GIF expected"
+
+
+def _head(source: str | os.PathLike | bytes) -> bytes:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source[:32])
+    with open(os.fspath(source), "rb") as f:
+        return f.read(32)
+
+
+def is_heif(head: bytes) -> bool:
+    """Whether a file's first bytes are a HEIF still's ('ftyp' box with a HEIF brand)."""
+    if len(head) < 12 or head[4:8] != b"ftyp":
+        return False
+    size = int.from_bytes(head[:4], "big")
+    brands = {head[8:12]} | {head[i : i + 4] for i in range(16, min(size, len(head)) - 3, 4)}
+    return bool(brands & _HEIF_BRANDS)
+
+
+def enable_heif(name: str = "image") -> None:
+    """Let Pillow open HEIC/HEIF (pillow-heif, the `heic` extra); registered once, on first need.
+
+    pillow-heif applies the file's rotation and mirroring (`irot`/`imir`) itself and resets
+    EXIF orientation, so a phone photo comes out upright exactly once.
+
+    Raises
+    ------
+    ImageError
+        When the `heic` extra is not installed, naming it.
+    """
+    try:
+        import pillow_heif
+    except ImportError as exc:
+        raise ImageError(
+            f"{name}: a HEIC/HEIF photo (iPhone's default); reading it needs the heic extra: "
+            "pip install 'edgematte[heic]'"
+        ) from exc
+    pillow_heif.register_heif_opener()
+
+
 def open_image(source: str | os.PathLike | bytes, name: str | None = None) -> Image.Image:
     """Open an image file lazily (header only) with every failure as our ImageError.
 
@@ -92,7 +134,10 @@ def open_image(source: str | os.PathLike | bytes, name: str | None = None) -> Im
     except PermissionError as exc:
         raise ImageError(f"{label}: permission denied") from exc
     except UnidentifiedImageError as exc:
-        raise ImageError(f"{label}: not a readable image (JPEG, PNG, WebP, TIFF, BMP or GIF expected)") from exc
+        if is_heif(_head(source)) and "HEIF" not in Image.OPEN:
+            enable_heif(label)
+            return open_image(source, name)
+        raise ImageError(f"{label}: not a readable image ({_READS})") from exc
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(
             f"{label}: over the process's Pillow pixel limit (PIL.Image.MAX_IMAGE_PIXELS = "
@@ -286,8 +331,9 @@ def decode(source: Any, max_pixels: int = MAX_PIXELS) -> DecodedImage:
     Parameters
     ----------
     source
-        A file path, the bytes of an image file (JPEG, PNG, WebP, TIFF, BMP, GIF: the first
-        frame), a PIL image, a NumPy array (see `from_array`), or a DecodedImage (returned as is).
+        A file path, the bytes of an image file (JPEG, PNG, WebP, AVIF, HEIC/HEIF with the
+        `heic` extra, TIFF, BMP, GIF: the first frame), a PIL image, a NumPy array (see
+        `from_array`), or a DecodedImage (returned as is).
     max_pixels
         Refuse images with more pixels (ImageTooLargeError), judged from the header before
         decoding. Default `settings.MAX_PIXELS` (100 MP).

@@ -17,7 +17,9 @@ WRITE_SUFFIX = {"PNG": ".png", "WEBP": ".webp", "JPEG": ".jpg", "TIFF": ".tif"}
 # Formats with an alpha channel: a cut-out in any other is composed onto a colour first.
 ALPHA_FORMATS = frozenset({"PNG", "WEBP", "TIFF"})
 # Suffixes read as images when a folder or glob is expanded.
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
+IMAGE_SUFFIXES = (
+    ".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".avif", ".heic", ".heif",
+)  # fmt: skip
 # Names a user may type, to canonical names (readable formats included: presets list them).
 _ALIASES = {
     "JPG": "JPEG",
