@@ -228,3 +228,50 @@ def test_a_heic_without_the_extra_is_refused_by_name_exit_2(tmp_path):
     r = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=600)
     assert r.returncode == 2, r.stderr
     assert "HEIC/HEIF" in r.stderr and "edgematte[heic]" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def _folder(tmp_path: Path, names: list[str]) -> Path:
+    d = tmp_path / "shots"
+    d.mkdir()
+    for n in names:
+        _photo(160, 120).save(d / n)
+    return d
+
+
+def test_a_folder_batched_into_itself_resumes_and_reruns(tmp_path):
+    d = _folder(tmp_path, ["a.jpg", "b.jpg"])
+    for extra in ([], [], ["--overwrite"]):
+        r = run("remove", str(d), "-o", str(d), *extra)
+        assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in d.iterdir()) == ["a.jpg", "a.png", "b.jpg", "b.png"]
+
+
+def test_a_same_stem_pair_is_named_and_keep_ext_runs_the_folder(tmp_path):
+    d = _folder(tmp_path, ["x.jpg", "x.gif", "y.png"])
+    r = run("remove", str(d), "-o", str(tmp_path / "out"))
+    assert r.returncode == 5 and "x.gif" in r.stderr and "x.jpg" in r.stderr and "--keep-ext" in r.stderr
+    for _ in range(2):  # and again into the same folder: our outputs are never inputs
+        r = run("remove", str(d), "-o", str(d), "--keep-ext")
+        assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in d.iterdir()) == ["x.gif", "x.gif.png", "x.jpg", "x.jpg.png", "y.png", "y.png.png"]
+
+
+def test_an_original_that_shares_an_output_name_is_never_overwritten(tmp_path):
+    """x.jpg and an original x.png batched into their own folder: x.png is not ours, so the pair
+    is refused, even with --overwrite, and the original is untouched."""
+    d = _folder(tmp_path, ["x.jpg", "x.png"])
+    before = (d / "x.png").read_bytes()
+    r = run("remove", str(d), "-o", str(d), "--overwrite")
+    assert r.returncode == 5 and "--keep-ext" in r.stderr
+    assert (d / "x.png").read_bytes() == before
+
+
+def test_every_output_format_carries_our_software_tag(tmp_path, sample_jpg):
+    from edgematte.encode import is_our_output
+
+    for suffix in (".png", ".webp", ".jpg", ".tif"):
+        out = tmp_path / f"cut{suffix}"
+        r = run("remove", str(sample_jpg), "-o", str(out))
+        assert r.returncode == 0, r.stderr
+        assert is_our_output(out), suffix
+    assert not is_our_output(sample_jpg)

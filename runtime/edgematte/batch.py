@@ -205,6 +205,7 @@ def plan(
     output: str | None,
     suffix: str,
     single_name: str = "{stem}.cutout{suffix}",
+    keep_ext: bool = False,
 ) -> list[Job]:
     """Map inputs to outputs.
 
@@ -219,6 +220,14 @@ def plan(
         The outputs' suffix ('.png', '.jpg', ...).
     single_name
         Name of an output written next to its input. Default '{stem}.cutout{suffix}'.
+    keep_ext
+        Keep each input's extension in its output's name ('a.gif' -> 'a.gif.png'), so that
+        inputs differing only by extension ('x.jpg', 'x.png') never share an output. Default
+        False: 'x.jpg' -> 'x.png', and such a pair is refused by name.
+
+    An input that is another input's output and carries our Software tag (a folder batched
+    into itself, run again) is left out: our outputs are never inputs. Two inputs that would
+    still share an output are an OptionError naming both.
     """
     jobs: list[Job] = []
     out = Path(output) if output else None
@@ -229,16 +238,30 @@ def plan(
             jobs.append(Job(src, out))
             continue
         rel = src.relative_to(root) if src.is_relative_to(root) else Path(src.name)
-        name = single_name.format(stem=rel.stem, suffix=suffix) if out is None else rel.stem + suffix
+        stem = rel.name if keep_ext else rel.stem
+        name = single_name.format(stem=stem, suffix=suffix) if out is None else stem + suffix
         folder = src.parent if out is None else out / rel.parent
         jobs.append(Job(src, folder / name))
-    dupes = {j.output for j in jobs if sum(1 for k in jobs if k.output == j.output) > 1}
-    if dupes:
+    jobs = _without_our_outputs(jobs)
+    by_output: dict[Path, list[Job]] = {}
+    for j in jobs:
+        by_output.setdefault(j.output.resolve(), []).append(j)
+    clash = next((js for js in by_output.values() if len(js) > 1), None)
+    if clash is not None:
+        names = ", ".join(str(j.source) for j in clash[:3])
         raise OptionError(
-            f"several inputs map to the same output (e.g. {sorted(dupes)[0]}); "
-            "give inputs distinct names or separate folders"
+            f"{names}: each would be written to {clash[0].output}; use --keep-ext to keep each input's "
+            "extension in its output's name, or rename one"
         )
     return jobs
+
+
+def _without_our_outputs(jobs: list[Job]) -> list[Job]:
+    """Drop the jobs whose input is another job's output written by us (see `plan`)."""
+    from edgematte.encode import is_our_output
+
+    targets = {j.output.resolve() for j in jobs}
+    return [j for j in jobs if not (j.source.resolve() in targets and is_our_output(j.source))]
 
 
 def _failure(job: Job, exc: BaseException, started: float) -> FileResult:
@@ -265,9 +288,13 @@ def _failure(job: Job, exc: BaseException, started: float) -> FileResult:
 def _triage(jobs: list[Job], overwrite: bool) -> tuple[list[Job], list[FileResult]]:
     """Jobs to run, and results for those that must not run (existing outputs, inputs in the way)."""
     todo, settled = [], []
+    sources = {j.source.resolve() for j in jobs}
     for j in jobs:
         if j.output.exists() and same_file(j.output, j.source):
             exc = OutputError(f"{j.source}: refusing to overwrite the input image; choose another output path")
+            settled.append(_failure(j, exc, time.perf_counter()))
+        elif j.output.exists() and j.output.resolve() in sources:
+            exc = OutputError(f"{j.source}: its output {j.output} is another input of this batch; use --keep-ext")
             settled.append(_failure(j, exc, time.perf_counter()))
         elif j.output.exists() and not overwrite:
             settled.append(FileResult(str(j.source), str(j.output), "skipped", "output exists (use --overwrite)"))

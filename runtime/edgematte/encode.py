@@ -9,6 +9,7 @@ PNG goes to png.py's multi-core writer; JPEG, WebP and TIFF to Pillow.
 from __future__ import annotations
 
 import io
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -77,9 +78,17 @@ def encode(
         return encode_png(pixels, threads, icc_profile=srgb_profile() if icc_srgb else None)
     from PIL import Image
 
+    from edgematte.png import SOFTWARE
+
     params: dict[str, Any] = {}
     if icc_srgb:
         params["icc_profile"] = srgb_profile()
+    if fmt == "TIFF":
+        params["tiffinfo"] = {0x0131: SOFTWARE}
+    else:
+        exif = Image.Exif()
+        exif[0x0131] = SOFTWARE  # Software: ours, so a later batch never takes it as an input
+        params["exif"] = exif.tobytes()
     if fmt == "JPEG":
         params.update(quality=quality or JPEG_QUALITY, subsampling=subsampling, optimize=False)
     elif fmt == "WEBP":
@@ -89,3 +98,29 @@ def encode(
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(pixels), kind).save(buf, fmt, **params)
     return buf.getvalue()
+
+
+def is_our_output(path: str | os.PathLike) -> bool:
+    """Whether an image file was written by edgematte (its Software tag says so).
+
+    Parameters
+    ----------
+    path
+        The file. Only its header is read (Pillow parses PNG text chunks before the pixels).
+
+    Returns
+    -------
+    bool
+        True for a file carrying our Software tag; False for anything else, unreadable included.
+    """
+    from PIL import Image
+
+    from edgematte.png import SOFTWARE
+
+    try:
+        with Image.open(os.fspath(path)) as im:
+            if im.format == "PNG":
+                return im.info.get("Software") == SOFTWARE
+            return im.getexif().get(0x0131) == SOFTWARE
+    except Exception:  # any unreadable file is simply not ours
+        return False

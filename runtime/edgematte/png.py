@@ -23,6 +23,10 @@ _ADLER_BASE = 65521
 _COLOUR_TYPE = {1: 0, 3: 2, 4: 6}  # channels -> PNG colour type (grey, RGB, RGBA)
 
 
+# The Software tag of every file edgematte writes (PNG tEXt, EXIF 0x0131 in JPEG, WebP and TIFF).
+SOFTWARE = "edgematte"
+
+
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
 
@@ -114,5 +118,6 @@ def encode_png(pixels: np.ndarray, threads: int = 2, level: int = PNG_LEVEL, icc
         out.append(_chunk(b"iCCP", b"sRGB\x00\x00" + zlib.compress(icc_profile)))  # name, method 0, profile
     else:
         out.append(_chunk(b"sRGB", b"\x00"))  # perceptual: the pixels are sRGB (we converted them)
+    out.append(_chunk(b"tEXt", b"Software\x00" + SOFTWARE.encode()))  # ours: never taken as an input again
     out += [_chunk(b"IDAT", idat), _chunk(b"IEND", b"")]
     return b"".join(out)

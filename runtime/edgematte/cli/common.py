@@ -30,6 +30,10 @@ ThreadsOpt = Annotated[
 ]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Device profile (default: detected).")]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Redo outputs that already exist.")]
+KeepExtOpt = Annotated[
+    bool,
+    typer.Option("--keep-ext", help="Keep each input's extension in its output's name (x.jpg -> x.jpg.png)."),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="Write a JSON report of every file.")]
 
@@ -119,7 +123,9 @@ def write_stdout(blob: bytes) -> None:
         raise OutputError(f"standard output: write failed ({exc.strerror or exc})") from exc
 
 
-def planned_jobs(inputs: list[str], output: str | None, suffix: str, single_name: str) -> list[Any]:
+def planned_jobs(
+    inputs: list[str], output: str | None, suffix: str, single_name: str, keep_ext: bool = False
+) -> list[Any]:
     """Expand inputs (files, folders, globs) and map them to outputs (batch.expand_inputs, plan)."""
     from edgematte.batch import expand_inputs, own_output_matcher, plan
     from edgematte.errors import OptionError
@@ -130,4 +136,4 @@ def planned_jobs(inputs: list[str], output: str | None, suffix: str, single_name
     pairs = expand_inputs(inputs, exclude=own_output_matcher(single_name) if output is None else None)
     if not pairs:
         raise OptionError("no images found in the given inputs")
-    return plan(pairs, output, suffix, single_name=single_name)
+    return plan(pairs, output, suffix, single_name=single_name, keep_ext=keep_ext)

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from edgematte.cli.common import (
+    KeepExtOpt,
     ModelOpt,
     OverwriteOpt,
     ProfileOpt,
@@ -49,6 +50,7 @@ def remove(
     ] = None,
     quality: Annotated[int | None, typer.Option(min=1, max=100, help="JPEG/WebP quality.")] = None,
     overwrite: OverwriteOpt = False,
+    keep_ext: KeepExtOpt = False,
     report: ReportOpt = None,
     quiet: QuietOpt = False,
     best: Annotated[
@@ -85,7 +87,7 @@ def remove(
         return
     if "-" in inputs:
         raise OptionError("'-' (stdin) cannot be mixed with files")
-    jobs = planned_jobs(inputs, output, suffix_for(fmt or "PNG"), "{stem}.cutout{suffix}")
+    jobs = planned_jobs(inputs, output, suffix_for(fmt or "PNG"), "{stem}.cutout{suffix}", keep_ext)
     for j in jobs:
         format_for_path(j.output)  # an unknown output type fails now, before the model loads
     session = Session(model, threads=threads, profile=profile, best=best)

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from edgematte.cli.common import (
+    KeepExtOpt,
     ModelOpt,
     OverwriteOpt,
     ProfileOpt,
@@ -50,12 +51,21 @@ def _parse_pair(text: str | None, name: str) -> tuple[float, float] | None:
 
 
 def _run_verb(
-    verb: Any, inputs: list[str], output: str | None, tag: str, label: str, *, overwrite: bool, quiet: bool, report: Any
+    verb: Any,
+    inputs: list[str],
+    output: str | None,
+    tag: str,
+    label: str,
+    *,
+    overwrite: bool,
+    keep_ext: bool,
+    quiet: bool,
+    report: Any,
 ) -> None:
     from edgematte.commerce.api import VerbWork
     from edgematte.formats import suffix_for
 
-    jobs = planned_jobs(inputs, output, suffix_for(verb.fmt), "{stem}." + tag + "{suffix}")
+    jobs = planned_jobs(inputs, output, suffix_for(verb.fmt), "{stem}." + tag + "{suffix}", keep_ext)
     run_files(
         jobs,
         VerbWork(verb),
@@ -80,6 +90,7 @@ def compose(
     threads: ThreadsOpt = None,
     profile: ProfileOpt = None,
     overwrite: OverwriteOpt = False,
+    keep_ext: KeepExtOpt = False,
     quiet: QuietOpt = False,
     report: ReportOpt = None,
 ) -> None:
@@ -97,7 +108,17 @@ def compose(
 
     preset_format(p, fmt)  # a format the marketplace refuses fails before the model loads
     verb = ComposeVerb(Session(model, threads=threads, profile=profile), p, fill, fmt)
-    _run_verb(verb, inputs, output, p.name, f"composing for {p.name}", overwrite=overwrite, quiet=quiet, report=report)
+    _run_verb(
+        verb,
+        inputs,
+        output,
+        p.name,
+        f"composing for {p.name}",
+        overwrite=overwrite,
+        keep_ext=keep_ext,
+        quiet=quiet,
+        report=report,
+    )
 
 
 def resize(
@@ -113,6 +134,7 @@ def resize(
     threads: ThreadsOpt = None,
     profile: ProfileOpt = None,
     overwrite: OverwriteOpt = False,
+    keep_ext: KeepExtOpt = False,
     quiet: QuietOpt = False,
     report: ReportOpt = None,
 ) -> None:
@@ -130,7 +152,17 @@ def resize(
     if pad != "auto":
         parse_colour(pad)  # a bad colour fails before the model loads
     verb = ResizeVerb(Session(model, threads=threads, profile=profile), p, pad, fmt or p.output_format)
-    _run_verb(verb, inputs, output, p.name, f"resizing for {p.name}", overwrite=overwrite, quiet=quiet, report=report)
+    _run_verb(
+        verb,
+        inputs,
+        output,
+        p.name,
+        f"resizing for {p.name}",
+        overwrite=overwrite,
+        keep_ext=keep_ext,
+        quiet=quiet,
+        report=report,
+    )
 
 
 def place(
@@ -150,6 +182,7 @@ def place(
     threads: ThreadsOpt = None,
     profile: ProfileOpt = None,
     overwrite: OverwriteOpt = False,
+    keep_ext: KeepExtOpt = False,
     quiet: QuietOpt = False,
     report: ReportOpt = None,
 ) -> None:
@@ -168,7 +201,9 @@ def place(
         raise ImageError(f"--scene: {exc}") from exc
     s = Session(model, threads=threads, profile=profile)
     verb = PlaceVerb(s, scene_rgb, pos, height, shadow, match_colour, fmt or "JPEG")
-    _run_verb(verb, inputs, output, "placed", "placing", overwrite=overwrite, quiet=quiet, report=report)
+    _run_verb(
+        verb, inputs, output, "placed", "placing", overwrite=overwrite, keep_ext=keep_ext, quiet=quiet, report=report
+    )
 
 
 def format_report(r: Any) -> str:
