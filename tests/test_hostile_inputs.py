@@ -275,3 +275,19 @@ def test_every_output_format_carries_our_software_tag(tmp_path, sample_jpg):
         assert r.returncode == 0, r.stderr
         assert is_our_output(out), suffix
     assert not is_our_output(sample_jpg)
+
+
+@pytest.mark.parametrize("damage", ["flipped byte", "cut short"])
+def test_a_damaged_png_is_named_in_one_line_with_no_libpng_output(tmp_path, damage):
+    buf = io.BytesIO()
+    _photo(320, 240).save(buf, "PNG")  # RGB: the OpenCV fast path
+    data = bytearray(buf.getvalue())
+    if damage == "flipped byte":
+        data[data.find(b"IDAT") + 100] ^= 0xFF
+    else:
+        data = data[: len(data) // 2]
+    (tmp_path / "bad.png").write_bytes(bytes(data))
+    r = run("remove", str(tmp_path / "bad.png"), "-o", str(tmp_path / "o.png"))
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [line for line in r.stderr.strip().splitlines() if "bad.png:" in line]
+    assert "libpng" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
