@@ -291,3 +291,13 @@ def test_a_damaged_png_is_named_in_one_line_with_no_libpng_output(tmp_path, dama
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [line for line in r.stderr.strip().splitlines() if "bad.png:" in line]
     assert "libpng" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".webp", ".tif"])
+def test_an_animated_or_multi_page_image_is_cut_out_with_a_warning(tmp_path, suffix):
+    frames = [_photo(160, 120).rotate(a) for a in (0, 20, 40)]
+    src = tmp_path / f"anim{suffix}"
+    frames[0].save(src, save_all=True, append_images=frames[1:], duration=100)
+    r = run("remove", str(src), "-o", str(tmp_path / "o.png"))
+    assert r.returncode == 0, r.stderr
+    assert "only the first of its 3 frames or pages is used" in r.stderr and (tmp_path / "o.png").exists()

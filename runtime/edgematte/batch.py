@@ -358,13 +358,13 @@ def run_batch(
 
     def writer() -> None:
         while (item := processed.get()) is not _STOP:
-            j, t0, timings, made = item
+            j, t0, timings, made, notes = item
             try:
                 done = work.finish(j, made, timings)
                 with timings.stage("write"):
                     write_atomic(j.output, done.data, protect=[j.source])
                 r = FileResult(str(j.source), str(j.output), "ok", "", time.perf_counter() - t0, timings.ms())
-                r.warnings = list(done.warnings)
+                r.warnings = [*notes, *done.warnings]
                 settle(r)
             except Exception as exc:
                 settle(_failure(j, exc, t0))
@@ -384,8 +384,9 @@ def run_batch(
             except Exception as exc:
                 settle(_failure(j, exc, t0))
                 continue
+            notes = image.notes() if hasattr(image, "notes") else []
             del image
-            processed.put((j, t0, timings, made))
+            processed.put((j, t0, timings, made, notes))
     except KeyboardInterrupt:
         # A clean stop: what is made is still written (each write is atomic), nothing new starts.
         report.interrupted = True

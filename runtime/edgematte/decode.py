@@ -42,6 +42,13 @@ class DecodedImage:
     alpha: np.ndarray | None  # HxW uint8 when the source had transparency
     format: str | None  # source container format (JPEG, PNG, ...) when known
     icc_converted: bool = False
+    frames: int = 1  # frames or pages in the source; only the first is decoded
+
+    def notes(self) -> list[str]:
+        """What the user should know about this decode (a batch prints each as a warning)."""
+        if self.frames > 1:
+            return [f"only the first of its {self.frames} frames or pages is used (an animated or multi-page image)"]
+        return []
 
     @property
     def size(self) -> tuple[int, int]:
@@ -188,8 +195,9 @@ def _high_bit_to_8(arr: np.ndarray) -> np.ndarray:
 def _from_pil(im: Image.Image, max_pixels: int, name: str = "image") -> DecodedImage:
     _check_pixels(im.width, im.height, max_pixels)
     fmt = im.format
+    frames = getattr(im, "n_frames", 1)
     try:
-        if getattr(im, "n_frames", 1) > 1:
+        if frames > 1:
             im.seek(0)  # GIF / multi-page TIFF: the first frame
         im = ImageOps.exif_transpose(im) or im
         im.load()
@@ -199,7 +207,7 @@ def _from_pil(im: Image.Image, max_pixels: int, name: str = "image") -> DecodedI
     if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         grey = _high_bit_to_8(np.asarray(im))
         rgb = np.repeat(grey[:, :, None], 3, axis=2)
-        return DecodedImage(np.ascontiguousarray(rgb), None, fmt)
+        return DecodedImage(np.ascontiguousarray(rgb), None, fmt, frames=frames)
     if im.mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
     elif im.mode in ("1", "L") and "transparency" in im.info:
@@ -216,7 +224,7 @@ def _from_pil(im: Image.Image, max_pixels: int, name: str = "image") -> DecodedI
     rgb = np.ascontiguousarray(np.asarray(im, dtype=np.uint8))
     if alpha is not None and alpha.min() == 255:
         alpha = None  # an opaque alpha channel carries nothing
-    return DecodedImage(rgb, None if alpha is None else np.ascontiguousarray(alpha), fmt, icc_done)
+    return DecodedImage(rgb, None if alpha is None else np.ascontiguousarray(alpha), fmt, icc_done, frames)
 
 
 def from_array(arr: np.ndarray, max_pixels: int = MAX_PIXELS) -> DecodedImage:
