@@ -301,3 +301,26 @@ def test_an_animated_or_multi_page_image_is_cut_out_with_a_warning(tmp_path, suf
     r = run("remove", str(src), "-o", str(tmp_path / "o.png"))
     assert r.returncode == 0, r.stderr
     assert "only the first of its 3 frames or pages is used" in r.stderr and (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("suffix", [".png", ".webp", ".gif"])
+def test_all_frames_writes_an_animated_cut_out_with_every_frame(tmp_path, suffix):
+    frames = [_photo(160, 120).rotate(a) for a in (0, 30, 60, 90)]
+    src = tmp_path / f"sticker-in{suffix}"  # animated PNG and WebP in, the same out
+    frames[0].save(src, save_all=True, append_images=frames[1:], duration=[80, 120, 80, 120], loop=0)
+    out = tmp_path / ("sticker.png" if suffix == ".gif" else f"sticker{suffix}")
+    r = run("remove", str(src), "-o", str(out), "--all-frames")
+    assert r.returncode == 0, r.stderr
+    with Image.open(out) as im:
+        assert im.n_frames == 4 and im.size == (160, 120)
+        alphas, durations = [], []
+        for i in range(4):
+            im.seek(i)
+            im.load()
+            durations.append(im.info.get("duration"))
+            alphas.append(np.asarray(im.convert("RGBA"))[:, :, 3])
+    assert durations == [80, 120, 80, 120]
+    assert all(a.min() < 128 for a in alphas)  # each frame is a cut-out, not the photo
+    assert not np.array_equal(alphas[0], alphas[2])  # of its own frame (the disc moved)
+    r2 = run("remove", str(src), "-o", str(tmp_path / "s.jpg"), "--all-frames")
+    assert r2.returncode == 5 and "--all-frames" in r2.stderr

@@ -436,3 +436,37 @@ class CutoutWork:
     def finish(self, job: Job, pixels: Any, timings: Timings) -> Finished:
         """Writer thread: the encode stage."""
         return Finished(self.session.encode(pixels, self._output_for(job), timings))
+
+
+class AllFramesWork(CutoutWork):
+    """`edgematte remove --all-frames`: every frame of an animated image through the still path,
+    written as one animated file (APNG, WebP or TIFF pages); a still image as usual.
+
+    Parameters
+    ----------
+    session, output
+        As for CutoutWork. Each frame is matted on its own (a sticker is a sequence of stills).
+    """
+
+    def decode(self, job: Job, timings: Timings) -> Any:
+        """Reader thread: every frame, and how long each shows."""
+        from edgematte.decode import decode_frames
+
+        with timings.stage("decode"):
+            return decode_frames(job.source, self.session.max_pixels)
+
+    def process(self, job: Job, image: Any, timings: Timings) -> Any:
+        """Caller's thread: each frame's cut-out, through the Session's stages."""
+        frames, durations = image
+        return [super(AllFramesWork, self).process(job, f, timings) for f in frames], durations
+
+    def finish(self, job: Job, pixels: Any, timings: Timings) -> Finished:
+        """Writer thread: one frame encodes as usual; several as one animated file."""
+        from edgematte.encode import encode_frames
+
+        frames, durations = pixels
+        if len(frames) == 1:
+            return super().finish(job, frames[0], timings)
+        out = self._output_for(job)
+        with timings.stage("encode"):
+            return Finished(encode_frames(frames, durations, out.format, quality=out.quality))

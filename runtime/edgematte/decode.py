@@ -364,6 +364,42 @@ def _decode_plain_rgb(im: Image.Image, source: Any, max_pixels: int) -> DecodedI
     return DecodedImage(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr), None, im.format)
 
 
+def decode_frames(
+    source: str | os.PathLike | bytes, max_pixels: int = MAX_PIXELS
+) -> tuple[list[DecodedImage], list[int]]:
+    """Every frame of an animated GIF, WebP or PNG (APNG), or every page of a TIFF, decoded.
+
+    Parameters
+    ----------
+    source
+        A path or the file's bytes. A still image gives one frame.
+    max_pixels
+        Refuse sources whose frames hold more pixels in all (ImageTooLargeError), judged from
+        the header: a 300-frame GIF is 300 stills. Default `settings.MAX_PIXELS` (100 MP).
+
+    Returns
+    -------
+    frames, durations_ms
+        Each frame composed as the viewer shows it (GIF/APNG frames are often partial
+        updates), and how long it shows (100 ms when the file does not say).
+    """
+    with open_image(source) as im:
+        count = getattr(im, "n_frames", 1)
+        _check_pixels(im.width, im.height * count, max_pixels)
+        if count == 1:
+            return [decode(source, max_pixels)], [int(im.info.get("duration") or 100)]
+        frames, durations = [], []
+        try:
+            for i in range(count):
+                im.seek(i)
+                im.load()  # WebP sets a frame's duration only once it is loaded
+                durations.append(int(im.info.get("duration") or 100))
+                frames.append(_from_pil(im.convert("RGBA"), max_pixels, _name(source)))
+        except DECODE_ERRORS as exc:
+            raise ImageError(f"{_name(source)}: frame {len(frames) + 1} is truncated or corrupt ({exc})") from exc
+    return frames, durations
+
+
 def decode(source: Any, max_pixels: int = MAX_PIXELS) -> DecodedImage:
     """The decode stage: a path, bytes, PIL image or NumPy array to 8-bit sRGB (+ source alpha).
 

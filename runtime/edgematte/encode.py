@@ -100,6 +100,50 @@ def encode(
     return buf.getvalue()
 
 
+def encode_frames(frames: list[np.ndarray], durations_ms: list[int], fmt: str, *, quality: int | None = None) -> bytes:
+    """Encode frames as one animated file: APNG, animated WebP or a multi-page TIFF.
+
+    Parameters
+    ----------
+    frames
+        uint8 HxW, HxWx3 or HxWx4 arrays of one size (cut-outs keep their alpha).
+    durations_ms
+        How long each frame shows, as the source said. Ignored by TIFF (pages).
+    fmt
+        'png' (APNG), 'webp' or 'tif'. JPEG holds one picture: OptionError.
+    quality
+        WebP quality 1..100. Default None: `settings.WEBP_QUALITY` (92), alpha lossless.
+
+    Every frame replaces the one before (APNG: dispose to background, blend source), so
+    transparent pixels stay transparent through the loop, which loops forever.
+    """
+    from PIL import Image, PngImagePlugin
+
+    from edgematte.png import SOFTWARE
+
+    fmt = writable_format(fmt)
+    if fmt not in ALPHA_FORMATS:
+        raise OptionError(f"{fmt} holds one picture: write the frames as .png (APNG), .webp or .tif")
+    images = [Image.fromarray(np.ascontiguousarray(f), pixel_kind(f)) for f in frames]
+    params: dict[str, Any] = {"save_all": True, "append_images": images[1:]}
+    if fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Software", SOFTWARE)
+        params.update(duration=durations_ms, loop=0, disposal=1, blend=0, pnginfo=info)
+    elif fmt == "WEBP":
+        exif = Image.Exif()
+        exif[0x0131] = SOFTWARE
+        params.update(
+            duration=durations_ms, loop=0, quality=quality or WEBP_QUALITY, alpha_quality=100, exact=True,
+            exif=exif.tobytes(),
+        )  # fmt: skip
+    else:
+        params.update(compression="tiff_deflate", tiffinfo={0x0131: SOFTWARE})
+    buf = io.BytesIO()
+    images[0].save(buf, fmt, **params)
+    return buf.getvalue()
+
+
 def is_our_output(path: str | os.PathLike) -> bool:
     """Whether an image file was written by edgematte (its Software tag says so).
 

@@ -51,6 +51,13 @@ def remove(
     quality: Annotated[int | None, typer.Option(min=1, max=100, help="JPEG/WebP quality.")] = None,
     overwrite: OverwriteOpt = False,
     keep_ext: KeepExtOpt = False,
+    all_frames: Annotated[
+        bool,
+        typer.Option(
+            "--all-frames",
+            help="Animated GIF/WebP/APNG or multi-page TIFF: cut out every frame into one animated .png/.webp/.tif.",
+        ),
+    ] = False,
     report: ReportOpt = None,
     quiet: QuietOpt = False,
     best: Annotated[
@@ -62,9 +69,9 @@ def remove(
     ] = False,
 ) -> None:
     """Cut out the subject of each image: transparent PNG by default, a mask, or a composite."""
-    from edgematte.batch import CutoutWork
+    from edgematte.batch import AllFramesWork, CutoutWork
     from edgematte.files import write_atomic
-    from edgematte.formats import format_for_path, suffix_for, writable_format
+    from edgematte.formats import ALPHA_FORMATS, format_for_path, suffix_for, writable_format
     from edgematte.still import Output, Session
 
     if mask_only and bg is not None:
@@ -72,6 +79,8 @@ def remove(
     fmt = writable_format(fmt) if fmt else None
     out = Output.of(mask_only=mask_only, bg=bg, format=fmt or "PNG", quality=quality)  # --bg read once, here
     if inputs == ["-"] or output == "-":
+        if all_frames:
+            raise OptionError("--all-frames writes files: give -o a .png, .webp or .tif path")
         if inputs != ["-"] and (len(inputs) != 1 or not Path(inputs[0]).is_file()):
             raise OptionError("-o - (standard output) takes one image file or - (standard input)")
         to_file = output is not None and output != "-"
@@ -89,11 +98,13 @@ def remove(
         raise OptionError("'-' (stdin) cannot be mixed with files")
     jobs = planned_jobs(inputs, output, suffix_for(fmt or "PNG"), "{stem}.cutout{suffix}", keep_ext)
     for j in jobs:
-        format_for_path(j.output)  # an unknown output type fails now, before the model loads
+        fmt_j = format_for_path(j.output)  # an unknown output type fails now, before the model loads
+        if all_frames and fmt_j not in ALPHA_FORMATS:
+            raise OptionError(f"--all-frames writes animated .png (APNG), .webp or .tif, not {j.output.suffix}")
     session = Session(model, threads=threads, profile=profile, best=best)
     run_files(
         jobs,
-        CutoutWork(session, out),
+        (AllFramesWork if all_frames else CutoutWork)(session, out),
         overwrite=overwrite,
         quiet=quiet,
         report=report,
