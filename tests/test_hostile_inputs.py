@@ -3,6 +3,7 @@ with its exit code, never as a bare Python exception or a silently wrong cut-out
 
 from __future__ import annotations
 
+import contextlib
 import io
 import subprocess
 import sys
@@ -324,3 +325,15 @@ def test_all_frames_writes_an_animated_cut_out_with_every_frame(tmp_path, suffix
     assert not np.array_equal(alphas[0], alphas[2])  # of its own frame (the disc moved)
     r2 = run("remove", str(src), "-o", str(tmp_path / "s.jpg"), "--all-frames")
     assert r2.returncode == 5 and "--all-frames" in r2.stderr
+
+
+def test_a_gif_cut_short_after_its_first_frame_is_an_image_error():
+    """Found by tools/fuzz_decode.py: counting the frames of such a GIF raised IndexError."""
+    frames = [_photo(64, 48).convert("P"), _photo(64, 48).rotate(90).convert("P")]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:])
+    data = buf.getvalue()
+    first_end = data.find(b"\x21\xf9", data.find(b"\x2c")) + 1  # just inside the second frame's header
+    for cut in range(first_end, first_end + 12):
+        with contextlib.suppress(ImageError):  # a clean decode of the first frame is fine too
+            decode(data[:cut])

@@ -30,8 +30,12 @@ from edgematte.settings import MAX_PIXELS
 
 _SRGB = ImageCms.createProfile("sRGB")
 # What Pillow raises on data it cannot parse, past the header (truncated files, bad chunks,
-# text chunks inflating past its limit): each becomes our ImageError with the file named.
-DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError)
+# text chunks inflating past its limit, and what tools/fuzz_decode.py found: IndexError from a
+# cut-short GIF, TypeError from a broken TIFF page): each becomes our ImageError, file named.
+DECODE_ERRORS = (
+    OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, ZeroDivisionError,
+    OverflowError, struct.error, Image.DecompressionBombError,
+)  # fmt: skip
 
 
 @dataclass
@@ -195,8 +199,8 @@ def _high_bit_to_8(arr: np.ndarray) -> np.ndarray:
 def _from_pil(im: Image.Image, max_pixels: int, name: str = "image") -> DecodedImage:
     _check_pixels(im.width, im.height, max_pixels)
     fmt = im.format
-    frames = getattr(im, "n_frames", 1)
     try:
+        frames = getattr(im, "n_frames", 1)  # counting reads the file: a cut-short GIF fails here
         if frames > 1:
             im.seek(0)  # GIF / multi-page TIFF: the first frame
         im = ImageOps.exif_transpose(im) or im
@@ -384,7 +388,10 @@ def decode_frames(
         updates), and how long it shows (100 ms when the file does not say).
     """
     with open_image(source) as im:
-        count = getattr(im, "n_frames", 1)
+        try:
+            count = getattr(im, "n_frames", 1)
+        except DECODE_ERRORS as exc:
+            raise ImageError(f"{_name(source)}: image data is truncated or corrupt ({exc})") from exc
         _check_pixels(im.width, im.height * count, max_pixels)
         if count == 1:
             return [decode(source, max_pixels)], [int(im.info.get("duration") or 100)]
