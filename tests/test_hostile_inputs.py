@@ -337,3 +337,28 @@ def test_a_gif_cut_short_after_its_first_frame_is_an_image_error():
     for cut in range(first_end, first_end + 12):
         with contextlib.suppress(ImageError):  # a clean decode of the first frame is fine too
             decode(data[:cut])
+
+
+def test_the_html_batch_report_shows_failures_first_with_before_and_after(tmp_path):
+    d = _folder(tmp_path, ["a.jpg", "b.png"])
+    (d / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    page = tmp_path / "report.html"
+    r = run("remove", str(d), "-o", str(tmp_path / "out"), "--html", str(page))
+    assert r.returncode == 2, r.stderr
+    text = page.read_text()
+    assert text.index("FAILED") < text.index(">OK<") and "broken.jpg" in text
+    assert text.count("<img") == 4  # before and after for the two that worked; none for the broken one
+    assert "2 done, 0 skipped, 1 failed" in text
+
+
+def test_a_cut_out_thumbnail_sits_on_a_checkerboard(tmp_path):
+    import base64
+
+    from edgematte.thumbnails import thumbnail_img
+
+    rgba = np.zeros((64, 64, 4), np.uint8)  # fully transparent
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "clear.png")
+    tag = thumbnail_img(tmp_path / "clear.png")
+    jpeg = base64.b64decode(tag.split("base64,")[1].split('"')[0])
+    grey = np.asarray(Image.open(io.BytesIO(jpeg)).convert("L"))
+    assert grey.min() < 215 and grey.max() > 245  # both squares, not black

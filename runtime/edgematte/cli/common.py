@@ -36,6 +36,10 @@ KeepExtOpt = Annotated[
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="Write a JSON report of every file.")]
+HtmlOpt = Annotated[
+    Path | None,
+    typer.Option("--html", help="Write an HTML page: before/after thumbnails, status and timings, failures first."),
+]
 
 
 def err(message: str) -> None:
@@ -57,6 +61,7 @@ def run_files(
     report: Path | None,
     label: str,
     model: str,
+    html: Path | None = None,
 ) -> None:
     """Run a batch (batch.run_batch) and tell the user: a progress bar for more than one file,
     one line per failure and per warning, the JSON report, a summary; then exit with the batch's
@@ -89,9 +94,16 @@ def run_files(
     for r in result.failed:
         err(r.message if r.source in r.message else f"{r.source}: {r.message}")
     code = result.exit_code()
-    if report:
+    for path, make in ((report, lambda: json.dumps(result.as_dict(), indent=2).encode()), (html, None)):
+        if not path:
+            continue
         try:
-            write_atomic(report, json.dumps(result.as_dict(), indent=2).encode())
+            if make is None:
+                from edgematte.batch_html import write_batch_html
+
+                write_batch_html(path, result, f"edgematte {label}")
+            else:
+                write_atomic(path, make())
         except OutputError as exc:  # the outputs are written: say so before the report's failure
             err(str(exc))
             code = most_serious([code, exc.exit_code])

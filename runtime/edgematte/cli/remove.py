@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from edgematte.cli.common import (
+    HtmlOpt,
     KeepExtOpt,
     ModelOpt,
     OverwriteOpt,
@@ -59,6 +60,7 @@ def remove(
         ),
     ] = False,
     report: ReportOpt = None,
+    html: HtmlOpt = None,
     quiet: QuietOpt = False,
     best: Annotated[
         bool,
@@ -110,6 +112,7 @@ def remove(
         report=report,
         label="cutting out",
         model=session.model,
+        html=html,
     )
 
 

@@ -5,33 +5,15 @@ Thumbnails are embedded (base64 JPEG, 240 px) so the page can be mailed or archi
 
 from __future__ import annotations
 
-import base64
 import html
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 from edgematte.commerce.findings import CheckReport
-from edgematte.decode import decode
-from edgematte.encode import encode
-from edgematte.errors import EdgematteError
 from edgematte.files import write_atomic
-from edgematte.settings import THUMB_JPEG_QUALITY, THUMB_PX
+from edgematte.settings import THUMB_PX
+from edgematte.thumbnails import thumbnail_img
 
 COLOURS = {"fail": "#c62828", "warn": "#ef6c00", "ok": "#2e7d32", "info": "#546e7a"}
-
-
-def _thumb(path: str) -> str:
-    try:
-        rgb = decode(path).rgb
-    except EdgematteError:  # an unreadable file gets no thumbnail; its row still shows why
-        return ""
-    h, w = rgb.shape[:2]
-    s = THUMB_PX / max(h, w)
-    small = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-    blob = encode(np.ascontiguousarray(small), "JPEG", quality=THUMB_JPEG_QUALITY)
-    return f'<img src="data:image/jpeg;base64,{base64.b64encode(blob).decode()}" alt="">'
 
 
 def render_html(reports: list[CheckReport]) -> str:
@@ -48,7 +30,7 @@ def render_html(reports: list[CheckReport]) -> str:
     thumbs: dict[str, str] = {}
     for r in reports:
         if r.source not in thumbs:
-            thumbs[r.source] = _thumb(r.source)
+            thumbs[r.source] = thumbnail_img(r.source)
         items = "".join(
             f'<li><b style="color:{COLOURS[f.level]}">{f.level.upper()}</b> {html.escape(f.code)}: '
             f"{html.escape(f.message)}" + (f"<br><i>{html.escape(f.advice)}</i>" if f.advice else "") + "</li>"
