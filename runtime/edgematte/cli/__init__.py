@@ -1,9 +1,9 @@
 """The `edgematte` command: thin. It parses, calls the API, prints.
 
 One module per group of verbs (remove.py; seller.py: compose, resize, place, check;
-device.py: models, warmup, bench;
-live.py: video, preview, stream; serve.py: serve), each registering its commands here. Modules import only
-Typer at the top, so `edgematte --help` loads none of the runtime.
+device.py: models, warmup, bench; live.py: video, preview, stream; serve.py: serve;
+watch.py: watch), each registering its commands here. Modules import only Typer at the top,
+so `edgematte --help` loads none of the runtime.
 
 Errors a user can fix print one line on stderr and exit non-zero (codes per class in
 errors.py: 2 bad image, 3 model, 4 cannot write, 5 bad option); set EDGEMATTE_DEBUG=1 to see
@@ -19,7 +19,7 @@ import warnings
 
 import typer
 
-from edgematte.cli import device, live, remove, seller, serve
+from edgematte.cli import device, live, remove, seller, serve, watch
 from edgematte.cli.common import err
 from edgematte.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EdgematteError
 
@@ -35,6 +35,7 @@ seller.register(app)
 device.register(app)
 live.register(app)
 serve.register(app)
+watch.register(app)
 
 
 def _exit_now(code: int) -> None:
