@@ -69,6 +69,20 @@ def remove(
             help="One more model run on the mirrored photo, averaged: slightly better masks, ~1.6x the time at 1-2 MP.",
         ),
     ] = False,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (this process) or ray (a Ray cluster: pip install edgematte[ray]).")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="--engine ray: 'auto' (ray start on this machine) or ray://host:10001."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="--engine ray: workers (default: the cluster's CPUs / --threads).")
+    ] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option("--manifest", help="--engine ray: a JSON line per file (default: OUT/edgematte-manifest.jsonl)."),
+    ] = None,
 ) -> None:
     """Cut out the subject of each image: transparent PNG by default, a mask, or a composite."""
     from edgematte.batch import AllFramesWork, CutoutWork
@@ -98,11 +112,25 @@ def remove(
         return
     if "-" in inputs:
         raise OptionError("'-' (stdin) cannot be mixed with files")
+    if engine not in ("local", "ray"):
+        raise OptionError(f"--engine takes local or ray, not {engine!r}")
+    if engine == "local" and (address or workers or manifest):
+        raise OptionError("--address, --workers and --manifest go with --engine ray")
     jobs = planned_jobs(inputs, output, suffix_for(fmt or "PNG"), "{stem}.cutout{suffix}", keep_ext)
     for j in jobs:
         fmt_j = format_for_path(j.output)  # an unknown output type fails now, before the model loads
         if all_frames and fmt_j not in ALPHA_FORMATS:
             raise OptionError(f"--all-frames writes animated .png (APNG), .webp or .tif, not {j.output.suffix}")
+    if engine == "ray":
+        if all_frames or report or html:
+            raise OptionError("--engine ray writes stills and a --manifest (no --all-frames, --report or --html)")
+        from edgematte.cli.cluster import run_ray
+        from edgematte.ray_engine import CutoutSpec
+
+        spec = CutoutSpec(model, threads, profile, mask_only, bg, fmt or "PNG", quality, best, overwrite)
+        where = manifest or Path(output or ".") / "edgematte-manifest.jsonl"
+        run_ray(jobs, spec, address=address, workers=workers, manifest=where, quiet=quiet)
+        return
     session = Session(model, threads=threads, profile=profile, best=best)
     run_files(
         jobs,
