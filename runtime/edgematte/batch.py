@@ -1,10 +1,13 @@
 """Folders, globs and file lists: every file through the same stages, overlapped, with a report.
 
 `run_batch` drives a `FileWork` (the still path's `CutoutWork`, or a seller verb) over jobs in
-three threads: decode the next photo (reader), process the current one (caller's thread: the
-model and the kernels), encode and write the previous one (writer: encoders, the seller verbs'
-quality search and verification). At most `depth` images wait between two threads, so memory
-stays bounded on a 4 GB board. What overlaps: Pillow and OpenCV decoding, zlib's PNG deflate and
+three or four threads: decode (and prepare) the next photo (reader), process the current one
+(caller's thread: the model), the kernels of the one before when the work has a `post` stage
+(post thread: refine, foreground, the full-size cut-out, compose), and encode and write the
+previous one (writer: encoders, the seller verbs' quality search and verification). So the
+model's invoke runs back to back, and everything else happens while it does. At most `depth`
+images wait between two threads (one before the post thread), so memory stays bounded on a 4 GB
+board. What overlaps: Pillow and OpenCV decoding, zlib's PNG deflate and
 libjpeg release the GIL, the Numba kernels run with `nogil=True`, and LiteRT's invoke releases
 it too.
 
@@ -43,8 +46,7 @@ from edgematte.formats import IMAGE_SUFFIXES, format_for_path
 from edgematte.timings import Timings
 
 if TYPE_CHECKING:
-    from edgematte.decode import DecodedImage
-    from edgematte.still import Output, Session
+    from edgematte.still import Inferred, Output, Prepared, Session
 
 _STOP = object()
 # When files fail for different reasons, the batch's exit code is the most serious one's:
@@ -90,6 +92,10 @@ class BatchReport:
 
     results: list[FileResult] = field(default_factory=list)
     interrupted: bool = False  # Ctrl-C: the files after the ones listed were not started
+    seconds: float = 0.0  # run_batch's wall time, first decode to last write (no process start-up)
+    # Of which before the first file reached the model: its decode and prepare, with the kernels'
+    # first calls (loading them from the cache): once per process, not per file.
+    first_s: float = 0.0
 
     @property
     def failed(self) -> list[FileResult]:
@@ -115,6 +121,8 @@ class BatchReport:
             "counts": self.counts(),
             "exit_code": self.exit_code(),
             "interrupted": self.interrupted,
+            "seconds": round(self.seconds, 4),
+            "first_s": round(self.first_s, 4),
             "files": [asdict(r) for r in self.results],
         }
 
@@ -133,7 +141,10 @@ class FileWork(Protocol):
         """Reader thread: read the job's source."""
 
     def process(self, job: Job, image: Any, timings: Timings) -> Any:
-        """Caller's thread: the model and the kernels."""
+        """Caller's thread: the model (and the kernels, for a work without `post`)."""
+
+    # Optional: `post(job, item, timings)`, run in a thread of its own between process and
+    # finish (the kernels, while the next file's model runs). A work without it sets post = None.
 
     def finish(self, job: Job, item: Any, timings: Timings) -> Finished:
         """Writer thread: encode (and verify) what `process` made."""
@@ -329,6 +340,7 @@ def run_batch(
     """
     report = BatchReport()
     lock = threading.Lock()
+    started = time.perf_counter()
 
     def settle(r: FileResult) -> None:
         with lock:
@@ -340,7 +352,9 @@ def run_batch(
     todo, settled = _triage(jobs, overwrite)
     for r in settled:
         settle(r)
+    post = getattr(work, "post", None)
     decoded: queue.Queue = queue.Queue(maxsize=depth)
+    inferred: queue.Queue = queue.Queue(maxsize=1)
     processed: queue.Queue = queue.Queue(maxsize=depth)
 
     stop = threading.Event()  # Ctrl-C: decode nothing more
@@ -356,6 +370,15 @@ def run_batch(
                 decoded.put((j, t0, timings, None, exc))
         decoded.put(_STOP)
 
+    def poster() -> None:
+        assert post is not None
+        while (item := inferred.get()) is not _STOP:
+            j, t0, timings, made, notes = item
+            try:
+                processed.put((j, t0, timings, post(j, made, timings), notes))
+            except Exception as exc:
+                settle(_failure(j, exc, t0))
+
     def writer() -> None:
         while (item := processed.get()) is not _STOP:
             j, t0, timings, made, notes = item
@@ -370,15 +393,23 @@ def run_batch(
                 settle(_failure(j, exc, t0))
 
     rt = threading.Thread(target=reader, name="edgematte-decode", daemon=True)
+    pt = threading.Thread(target=poster, name="edgematte-post", daemon=True) if post else None
     wt = threading.Thread(target=writer, name="edgematte-write", daemon=True)
-    rt.start()
-    wt.start()
+    for t in (rt, pt, wt):
+        if t is not None:
+            t.start()
+    # The model's thread must get the GIL back at once when an invoke returns; with four threads
+    # the default 5 ms switch interval cost ~3% of the batch waiting for it here.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, 0.0005))
     try:
         while (item := decoded.get()) is not _STOP:
             j, t0, timings, image, err = item
             if err is not None:
                 settle(_failure(j, err, t0))
                 continue
+            if not report.first_s:
+                report.first_s = time.perf_counter() - started
             try:
                 made = work.process(j, image, timings)
             except Exception as exc:
@@ -386,12 +417,16 @@ def run_batch(
                 continue
             notes = image.notes() if hasattr(image, "notes") else []
             del image
-            processed.put((j, t0, timings, made, notes))
+            (inferred if post else processed).put((j, t0, timings, made, notes))
     except KeyboardInterrupt:
         # A clean stop: what is made is still written (each write is atomic), nothing new starts.
         report.interrupted = True
     finally:
+        sys.setswitchinterval(interval)
         stop.set()
+        if pt is not None:
+            inferred.put(_STOP)
+            pt.join()
         processed.put(_STOP)
         wt.join()
         while rt.is_alive():  # let a reader blocked on a full queue finish its file and see `stop`
@@ -400,6 +435,7 @@ def run_batch(
         rt.join(timeout=1)
     order = {str(j.source): i for i, j in enumerate(jobs)}
     report.results.sort(key=lambda r: order.get(r.source, 0))
+    report.seconds = time.perf_counter() - started
     return report
 
 
@@ -425,13 +461,17 @@ class CutoutWork:
             self._by_format[fmt] = replace(self.output, format=fmt)
         return self._by_format[fmt]
 
-    def decode(self, job: Job, timings: Timings) -> DecodedImage:
-        """Reader thread: the decode stage."""
-        return self.session.decode(job.source, timings)
+    def decode(self, job: Job, timings: Timings) -> Prepared:
+        """Reader thread: the decode and prepare stages."""
+        return self.session.prepare(job.source, timings=timings)
 
-    def process(self, job: Job, image: DecodedImage, timings: Timings) -> Any:
-        """Caller's thread: prepare ... cut-out, then compose."""
-        return self.session.render(self.session.matte(image, timings=timings), self._output_for(job))
+    def process(self, job: Job, image: Prepared, timings: Timings) -> Inferred:
+        """Caller's thread: the infer stage (the model, back to back)."""
+        return self.session.infer(image)
+
+    def post(self, job: Job, inferred: Inferred, timings: Timings) -> Any:
+        """Post thread: refine, foreground and the full-size cut-out (`complete`), then compose."""
+        return self.session.render(self.session.complete(inferred), self._output_for(job))
 
     def finish(self, job: Job, pixels: Any, timings: Timings) -> Finished:
         """Writer thread: the encode stage."""
@@ -455,10 +495,13 @@ class AllFramesWork(CutoutWork):
         with timings.stage("decode"):
             return decode_frames(job.source, self.session.max_pixels)
 
+    post = None  # each frame's whole still path runs in the caller's thread
+
     def process(self, job: Job, image: Any, timings: Timings) -> Any:
         """Caller's thread: each frame's cut-out, through the Session's stages."""
         frames, durations = image
-        return [super(AllFramesWork, self).process(job, f, timings) for f in frames], durations
+        out = self._output_for(job)
+        return [self.session.render(self.session.matte(f, timings=timings), out) for f in frames], durations
 
     def finish(self, job: Job, pixels: Any, timings: Timings) -> Finished:
         """Writer thread: one frame encodes as usual; several as one animated file."""

@@ -39,6 +39,16 @@ class Letterbox:
 
 
 @dataclass
+class ModelInput:
+    """What the prepare stage produces: the model's input and which model it is for."""
+
+    card: ModelCard  # the model (or its orientation twin) that will run
+    engine: Engine
+    x: np.ndarray  # the model's input image, uint8
+    box: Letterbox  # where the photo sits in it
+
+
+@dataclass
 class Prediction:
     """What the infer stage produces: the model's map and the model that made it."""
 
@@ -134,29 +144,46 @@ class ModelStage:
                 return self._engines[1]
         return card, engine
 
-    def predict(self, work_rgb: np.ndarray, s: InferSettings, t: Timings) -> Prediction:
-        """prepare + infer: the model's map for a working image.
+    def prepare(self, work_rgb: np.ndarray, t: Timings) -> ModelInput:
+        """prepare: the model's input for a working image (no interpreter involved: any thread).
 
         Parameters
         ----------
         work_rgb
             hxwx3 uint8, the working image (`working_image`).
-        s
-            Mirror averaging and peak normalisation (InferSettings).
         t
-            Timings to record the 'prepare' and 'invoke' stages in.
+            Timings to record the 'prepare' stage in.
         """
         card, engine = self.pick(*work_rgb.shape[:2])
         with t.stage("prepare"):
             x, box = prepare_input(work_rgb, card.input_hw, card.resize)
+        return ModelInput(card, engine, x, box)
+
+    def infer(self, m: ModelInput, s: InferSettings, t: Timings) -> Prediction:
+        """infer: the model's map for a prepared input (one thread at a time per ModelStage).
+
+        Parameters
+        ----------
+        m
+            From `prepare`.
+        s
+            Mirror averaging and peak normalisation (InferSettings).
+        t
+            Timings to record the 'invoke' stage in.
+        """
+        x, box = m.x, m.box
         with t.stage("invoke"):
-            y = engine.run(x)
+            y = m.engine.run(x)
             if s.tta_flip:
-                y = (y + engine.run(np.ascontiguousarray(x[:, ::-1]))[:, ::-1]) * np.float32(0.5)
+                y = (y + m.engine.run(np.ascontiguousarray(x[:, ::-1]))[:, ::-1]) * np.float32(0.5)
         inside = (slice(box.top, box.top + box.height), slice(box.left, box.left + box.width))
         y = np.ascontiguousarray(y[inside])
         if s.normalise_peak:
             peak = float(y.max())
             if s.peak_floor <= peak < 1.0:
                 y = y * np.float32(1.0 / peak)
-        return Prediction(y, card, x[inside])
+        return Prediction(y, m.card, x[inside])
+
+    def predict(self, work_rgb: np.ndarray, s: InferSettings, t: Timings) -> Prediction:
+        """prepare + infer: the model's map for a working image (see `prepare`, `infer`)."""
+        return self.infer(self.prepare(work_rgb, t), s, t)

@@ -4,11 +4,13 @@
 
 `Session` owns the path. It holds the loaded model and the settings, and has one method per
 group of stages, top to bottom: `decode`; `matte` (prepare, infer, refine, foreground and the
-full-resolution cut-out); `render` (compose); `encode`. `process` runs them all in order and
-`remove` hands back what the caller gave (bytes -> bytes, PIL -> PIL, array -> array, path ->
-a file). `edgematte.remove()`, the CLI's batches, the seller verbs and `edgematte bench` call
-these methods; none of them re-implements a stage. The maths lives in the stage modules
-(decode.py, infer.py, refine.py, kernels/, compose.py, encode.py); this module only orders them.
+full-resolution cut-out), itself `prepare`, `infer` and `complete`, which a batch runs in three
+threads so the next photo's invoke overlaps this one's kernels; `render` (compose); `encode`.
+`process` runs them all in order and `remove` hands back what the caller gave (bytes -> bytes,
+PIL -> PIL, array -> array, path -> a file). `edgematte.remove()`, the CLI's batches, the
+seller verbs and `edgematte bench` call these methods; none of them re-implements a stage. The
+maths lives in the stage modules (decode.py, infer.py, refine.py, kernels/, compose.py,
+encode.py); this module only orders them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +30,9 @@ from edgematte.errors import OptionError, SessionClosedError
 from edgematte.formats import format_for_path, has_alpha, writable_format
 from edgematte.settings import FLATTEN_COLOUR, MAX_PIXELS, StillSettings, still_settings_for
 from edgematte.timings import Timings
+
+if TYPE_CHECKING:
+    from edgematte.infer import ModelInput
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,30 @@ class Output:
         """An Output from a caller's options; `bg` is parsed here, once (see Backdrop.parse)."""
         background = None if bg is None else Backdrop.parse(bg, max_pixels)
         return cls(mask_only, background, format, quality)
+
+
+@dataclass
+class Prepared:
+    """A photo after the prepare stage: what infer and complete need, and its settings and timings."""
+
+    image: DecodedImage
+    work: np.ndarray  # hxwx3 uint8, the working image
+    model_input: ModelInput
+    settings: StillSettings
+    timings: Timings
+
+    def notes(self) -> list[str]:
+        """The decoded image's warnings (several frames, ...), for the batch report."""
+        return self.image.notes()
+
+
+@dataclass
+class Inferred:
+    """A photo after the infer stage: the model's map (after the temporal stage, for frames)."""
+
+    prepared: Prepared
+    map: np.ndarray  # float32 hxw in 0..1 at the model's resolution
+    model: str  # the model that actually ran
 
 
 @dataclass
@@ -163,7 +192,7 @@ class Session:
         self.settings = settings or still_settings_for(self.card.kind, best)
         self.max_pixels = max_pixels
         self._model: ModelStage | None = ModelStage(self.card, self.threads)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # matte holds it across the stages; infer alone in a pipeline
 
     @property
     def model(self) -> str:
@@ -210,6 +239,80 @@ class Session:
 
     # -- prepare, infer, refine, foreground, cut-out ---------------------------------------------
 
+    def prepare(self, data: Any, settings: StillSettings | None = None, timings: Timings | None = None) -> Prepared:
+        """The prepare stage: the working image and the model's input (no interpreter: any thread).
+
+        Parameters
+        ----------
+        data
+            Anything `decode` takes (decoded here first when it is not a DecodedImage).
+        settings
+            This photo's StillSettings, kept for its later stages. Default None: the session's.
+        timings
+            Timings to add the stages to. Default None: a new one (in `Matte.timings` at the end).
+        """
+        from edgematte.infer import working_image
+
+        s = settings or self.settings
+        t = timings if timings is not None else Timings()
+        model = self._open_model()
+        image = self.decode(data, t)
+        with t.stage("prepare"):
+            work = working_image(image.rgb, image.alpha, s.work_long_side)
+        return Prepared(image, work, model.prepare(work, t), s, t)
+
+    def infer(self, p: Prepared, temporal: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> Inferred:
+        """The infer stage: one invoke (two with mirror averaging); one photo at a time per Session.
+
+        Parameters
+        ----------
+        p
+            From `prepare`.
+        temporal
+            For frames of a video: the temporal stage between infer and refine, called with
+            (model input, model map) and returning the map to refine (live.temporal.Stabiliser).
+            Default None: a photo, no temporal stage.
+        """
+        model = self._open_model()
+        with self._lock:
+            prediction = model.infer(p.model_input, p.settings.infer, p.timings)
+        model_map = prediction.map
+        if temporal is not None:
+            with p.timings.stage("temporal"):
+                model_map = temporal(prediction.input, model_map)
+        return Inferred(p, model_map, prediction.card.name)
+
+    def complete(self, i: Inferred) -> Matte:
+        """refine (guided filter at the working size), foreground (blur-fusion colour means) and
+        full_res (one pass over the full-size photo that writes alpha and foreground colours into
+        the RGBA cut-out): the Matte. No interpreter involved: it may run in another thread while
+        the next photo's infer runs (batch.run_batch does).
+
+        Parameters
+        ----------
+        i
+            From `infer`.
+        """
+        import cv2
+
+        from edgematte.kernels import use_threads
+        from edgematte.kernels.cutout import cutout_rgba
+        from edgematte.refine import NO_ALPHA, fit, foreground
+
+        p, s, t = i.prepared, i.prepared.settings, i.prepared.timings
+        image = p.image
+        use_threads(self.threads)
+        with t.stage("refine"):
+            f = fit(p.work, i.map, s.refine)
+        with t.stage("foreground"):
+            means = foreground(f, s.foreground)
+        with t.stage("full_res"):
+            rgba = cv2.cvtColor(image.rgb, cv2.COLOR_RGB2RGBA)
+            has_alpha = image.alpha is not None
+            src_alpha = image.alpha if has_alpha else NO_ALPHA
+            cutout_rgba(image.rgb, rgba, f.coef, means, f.state, src_alpha, has_alpha, s.foreground.enabled)
+        return Matte(image.rgb, rgba, i.map, i.model, t)
+
     def matte(
         self,
         data: Any,
@@ -228,45 +331,15 @@ class Session:
         timings
             Timings to add the stages to. Default None: a new one (in `Matte.timings`).
         temporal
-            For frames of a video: the temporal stage between infer and refine, called with
-            (model input, model map) and returning the map to refine (live.temporal.Stabiliser).
+            For frames of a video: the temporal stage between infer and refine (see `infer`).
             Default None: a photo, no temporal stage.
 
-        The stages, in order: prepare (the working image, then the model's input), infer (one
-        invoke, or two with mirror averaging), refine (guided filter at the working size),
-        foreground (blur-fusion colour means), full_res (one pass over the full-size photo that
-        writes alpha and foreground colours into the RGBA cut-out).
+        The stages, in order: `prepare` (the working image, then the model's input), `infer`
+        (one invoke, or two with mirror averaging), `complete` (refine, foreground, full_res).
+        One photo at a time per Session goes through all of them here (memory stays bounded).
         """
-        import cv2
-
-        from edgematte.infer import working_image
-        from edgematte.kernels import use_threads
-        from edgematte.kernels.cutout import cutout_rgba
-        from edgematte.refine import NO_ALPHA, fit, foreground
-
-        model = self._open_model()
-        s = settings or self.settings
-        t = timings if timings is not None else Timings()
-        image = self.decode(data, t)
-        use_threads(self.threads)
         with self._lock:
-            with t.stage("prepare"):
-                work = working_image(image.rgb, image.alpha, s.work_long_side)
-            prediction = model.predict(work, s.infer, t)
-            model_map = prediction.map
-            if temporal is not None:
-                with t.stage("temporal"):
-                    model_map = temporal(prediction.input, model_map)
-            with t.stage("refine"):
-                f = fit(work, model_map, s.refine)
-            with t.stage("foreground"):
-                means = foreground(f, s.foreground)
-            with t.stage("full_res"):
-                rgba = cv2.cvtColor(image.rgb, cv2.COLOR_RGB2RGBA)
-                has_alpha = image.alpha is not None
-                src_alpha = image.alpha if has_alpha else NO_ALPHA
-                cutout_rgba(image.rgb, rgba, f.coef, means, f.state, src_alpha, has_alpha, s.foreground.enabled)
-        return Matte(image.rgb, rgba, model_map, prediction.card.name, t)
+            return self.complete(self.infer(self.prepare(data, settings, timings), temporal))
 
     # -- compose --------------------------------------------------------------------------------
 
