@@ -11,7 +11,7 @@ error, never a failed job. What comes back is one row per file, which the CLI wr
 JSON-lines manifest.
 
 Workers read the sources and write the outputs by path, so on N machines the paths must name
-the same shared storage everywhere (NFS, a mounted bucket); see bench/README.md for how that
+the same shared storage everywhere (NFS, a mounted bucket); see bench/CLUSTER.md for how that
 spreads and what limits it.
 
 Needs the `ray` extra (`pip install "edgematte[ray]"`, Ray Data; wheels for x86_64 and aarch64).
