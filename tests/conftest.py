@@ -47,3 +47,12 @@ def u2netp_session():
 @pytest.fixture(scope="session")
 def sample_jpg() -> Path:
     return REPO / "runtime" / "edgematte" / "data" / "sample.jpg"
+
+
+def default_sigint() -> None:
+    """A Popen preexec_fn: Ctrl-C reaches the child as it would from a terminal, even when these
+    tests themselves run with SIGINT ignored (a background job of a non-interactive shell), which
+    Python would otherwise pass on to the child as 'ignore'."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

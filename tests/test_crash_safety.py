@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from edgematte.files import STALE_AFTER_S, TEMP_SUFFIX, remove_stale_temps, temp_prefix
+from tests.conftest import default_sigint
 
 
 def _batch(src: Path, out: Path) -> subprocess.Popen:
@@ -91,6 +92,7 @@ def test_ctrl_c_stops_cleanly_with_a_summary_and_resumes(photos, tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (out.exists() and any(out.glob("*.png"))):

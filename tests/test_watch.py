@@ -19,6 +19,7 @@ from PIL import Image
 
 from edgematte.files import TEMP_SUFFIX
 from edgematte.watch import LOG_NAME, WatchLog, move_without_replacing, open_for_writing
+from tests.conftest import default_sigint
 
 
 def _start(src: Path, out: Path, *extra: str) -> subprocess.Popen:
@@ -27,6 +28,7 @@ def _start(src: Path, out: Path, *extra: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
 
 
@@ -258,3 +260,49 @@ def test_open_for_writing_and_move(tmp_path):
     second = move_without_replacing(tmp_path / "a.jpg", dst)
     assert (first.name, second.name) == ("a.jpg", "a.1.jpg")
     assert first.read_bytes() == b"x" and second.read_bytes() == b"y"
+
+
+def test_names_used_again_and_outputs_gone(tmp_path, sample_jpg):
+    src, out, done = tmp_path / "in", tmp_path / "out", tmp_path / "done"
+    src.mkdir()
+    _photo(sample_jpg, src / "IMG_0001.jpg", 1)
+    assert _run_once(src, out, "--move-done", str(done)).returncode == 0
+    first = (out / "IMG_0001.png").read_bytes()
+    # The camera's counter starts again: a new photo with the same name gets its own output.
+    _photo(sample_jpg, src / "IMG_0001.jpg", 30)
+    r = _run_once(src, out, "--move-done", str(done))
+    assert r.returncode == 0, r.stderr
+    assert (out / "IMG_0001.png").read_bytes() == first and (out / "IMG_0001.1.png").exists()
+    assert sorted(p.name for p in done.iterdir()) == ["IMG_0001.1.jpg", "IMG_0001.jpg"]
+    # Finished without --delete-input; its output removed since: a restart with --delete-input
+    # makes the output again before it deletes anything.
+    _photo(sample_jpg, src / "keep.jpg", 2)
+    assert _run_once(src, out).returncode == 0
+    (out / "keep.png").unlink()
+    r = _run_once(src, out, "--delete-input")
+    assert r.returncode == 0, r.stderr
+    assert (out / "keep.png").exists() and not (src / "keep.jpg").exists()
+
+
+def test_paths_as_typed_do_not_matter_and_bad_layouts_are_refused(tmp_path, sample_jpg):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    _photo(sample_jpg, src / "a.jpg", 1)
+    args = [sys.executable, "-m", "edgematte.cli", "watch", "in", "-o", "out", "--once", "--settle", "0.3"]
+    assert subprocess.run(args, cwd=tmp_path, capture_output=True, timeout=300).returncode == 0
+    mtime = (out / "a.png").stat().st_mtime_ns
+    r = _run_once(src, out)  # absolute paths this time: the same files, nothing redone
+    assert r.returncode == 0 and r.stdout == "", r.stdout
+    assert (out / "a.png").stat().st_mtime_ns == mtime
+    r = _run_once(src, src.parent)  # the watched folder inside the output folder
+    assert r.returncode == 5 and "inside the -o folder" in r.stderr
+
+
+def test_a_move_cut_short_is_finished_not_duplicated(tmp_path):
+    src = tmp_path / "a.jpg"
+    src.write_bytes(b"photo")
+    done = tmp_path / "done"
+    done.mkdir()
+    os.link(src, done / "a.jpg")  # linked, then the power went before the unlink
+    dst = move_without_replacing(src, done)
+    assert dst == done / "a.jpg" and not src.exists() and [p.name for p in done.iterdir()] == ["a.jpg"]

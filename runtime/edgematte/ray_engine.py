@@ -47,8 +47,9 @@ class CutoutSpec:
     model
         Model name, family or alias. Default None: the worker's device profile's choice.
     threads
-        Threads per worker for inference and kernels. Default None: the worker's profile's.
-        Each actor reserves this many CPUs from Ray (`num_cpus`).
+        Threads per worker for inference and kernels. Default None: the driver's device
+        profile's (`remove_dataset` fixes it before the workers start). Each actor reserves this
+        many CPUs from Ray (`num_cpus`), so it must not exceed the largest node's.
     profile
         Device profile. Default None: detected on each worker.
     mask_only, bg, format, quality, best
@@ -116,7 +117,8 @@ def jobs_dataset(jobs: list[Job]) -> ray.data.Dataset:
     """A Ray Dataset of (source, output) rows from planned jobs (batch.plan)."""
     import ray.data
 
-    return ray.data.from_items([{"source": str(j.source), "output": str(j.output)} for j in jobs])
+    # Absolute paths: a worker's working folder is not the driver's.
+    return ray.data.from_items([{"source": str(j.source.absolute()), "output": str(j.output.absolute())} for j in jobs])
 
 
 def remove_dataset(
@@ -157,7 +159,13 @@ def remove_dataset(
         workers = max(1, int(ray.cluster_resources().get("CPU", threads)) // threads)
     if workers < 1:
         raise OptionError("--workers takes 1 or more")
-    spec = CutoutSpec(**{**asdict(spec), "threads": threads})
+    largest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")), default=0)
+    if threads > largest:
+        raise OptionError(f"--threads {threads}: no node of this Ray cluster has that many CPUs (largest: {largest:g})")
+    bg = spec.bg
+    if bg is not None and Path(bg).is_file():
+        bg = str(Path(bg).absolute())  # read by every worker, from its own working folder
+    spec = CutoutSpec(**{**asdict(spec), "threads": threads, "bg": bg})
     with warnings.catch_warnings():
         # ray 2.60 (pinned) deprecates passing `max_task_retries` this way, with no named
         # parameter to replace it yet (to be revisited before moving to ray 2.64).
@@ -205,11 +213,11 @@ def run_on_ray(
         As for `remove_dataset`.
     address
         The cluster: 'auto' (the one `ray start` made on this machine), 'ray://host:10001', or
-        None (default): start a local cluster for this run.
+        None (default): $RAY_ADDRESS when set, else a local cluster started for this run.
 
-    Rows arrive as workers finish them (not in input order). A job with no row at the end (its
-    batch given up after its worker died 3 times) is yielded last as failed, so every job has
-    exactly one row.
+    Rows arrive as workers finish them (not in input order), with absolute paths. A job with no
+    row at the end (its batch given up after its worker died 3 times) is yielded last as
+    failed, so every job has exactly one row.
     """
     import ray
     from ray.data import DataContext
@@ -230,10 +238,10 @@ def run_on_ray(
             seen.add(row["source"])
             yield row
         for j in jobs:
-            if str(j.source) not in seen:
+            if str(j.source.absolute()) not in seen:
                 yield {
-                    "source": str(j.source),
-                    "output": str(j.output),
+                    "source": str(j.source.absolute()),
+                    "output": str(j.output.absolute()),
                     "status": "failed",
                     "message": f"{j.source}: its worker died on every try (3); run again to retry",
                     "error": "WorkerDied",

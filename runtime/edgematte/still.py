@@ -168,8 +168,10 @@ class Session:
         Average the model with its mirror image: one more invoke for ~+0.5-0.9 IoU points on
         segmentation models. Default False (see InferSettings.tta_flip).
 
-    One photo is processed at a time per Session (a lock bounds memory); use one Session per
-    worker thread to process several at once.
+    `matte` takes one photo at a time per Session (a lock bounds memory); use one Session per
+    worker thread to process several at once. A batch (batch.run_batch) runs the stages of up
+    to ~9 photos at once in its four threads (each stage one photo, at most two waiting between
+    two stages), with only `infer` under the lock.
     """
 
     def __init__(
@@ -252,11 +254,13 @@ class Session:
             Timings to add the stages to. Default None: a new one (in `Matte.timings` at the end).
         """
         from edgematte.infer import working_image
+        from edgematte.kernels import use_threads
 
         s = settings or self.settings
         t = timings if timings is not None else Timings()
         model = self._open_model()
         image = self.decode(data, t)
+        use_threads(self.threads)  # Numba's thread count is per thread: a batch's reader runs this
         with t.stage("prepare"):
             work = working_image(image.rgb, image.alpha, s.work_long_side)
         return Prepared(image, work, model.prepare(work, t), s, t)

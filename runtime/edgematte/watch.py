@@ -28,7 +28,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,9 @@ from edgematte.files import TEMP_SUFFIX, _fsync_dir
 
 LOG_NAME = ".edgematte-watch.jsonl"
 LOCK_NAME = ".edgematte-watch.lock"
+# Files per run of the batch's pipeline: a large backlog found at start does not keep newer
+# arrivals waiting until all of it is done.
+BATCH_FILES = 32
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class WatchLog:
         self.path = path
         self.last: dict[str, dict[str, Any]] = {}  # source -> its last line that is not moved/deleted
         self.owner: dict[str, str] = {}  # output -> the source it was made from
+        self.left: set[str] = set()  # outputs whose source was moved or deleted after it was made
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
@@ -93,10 +97,13 @@ class WatchLog:
     def _remember(self, rec: dict[str, Any]) -> None:
         if rec["status"] in ("moved", "deleted"):
             self.last.pop(rec["source"], None)
+            if rec.get("output"):
+                self.left.add(rec["output"])
         else:
             self.last[rec["source"]] = rec
         if rec["status"] in ("started", "ok") and rec.get("output"):
             self.owner[rec["output"]] = rec["source"]
+            self.left.discard(rec["output"])
 
     def add(self, status: str, source: Path, output: Path | None, state: FileState | None, **extra: Any) -> None:
         """Append one line (one write, then fsync: a crash loses at most that line)."""
@@ -161,38 +168,57 @@ def move_without_replacing(src: Path, folder: Path) -> Path:
     """Move `src` into `folder` under its own name, or 'name.1.jpg', 'name.2.jpg', ... if that is taken.
 
     Never replaces a file: the new name is made with a hard link, which fails if the name
-    exists, then the old name removed. Where there are no hard links (FAT on a USB stick) or
-    across file systems, the bytes go to a free name by a rename, after a copy to a temporary
-    file that is fsynced first. Returns the new path.
+    exists, then the old name removed (a move cut short between the two is finished on the next
+    call: the name that is already `src` itself is reused). Across file systems the bytes are
+    copied to a temporary file in `folder`, fsynced and linked to a free name the same way.
+    Where there are no hard links at all (FAT on a USB stick) a free name is taken by a rename
+    (only this process writes there: one watcher per output folder). Returns the new path.
     """
     folder.mkdir(parents=True, exist_ok=True)
 
     def names() -> Iterator[Path]:
         return (folder / (src.name if n == 0 else f"{src.stem}.{n}{src.suffix}") for n in range(100_000))
 
-    try:
+    def publish(path: Path) -> Path | None:
+        """Link `path` to the first free name; None when hard links are not possible here."""
         for dst in names():
             try:
-                os.link(src, dst)
+                os.link(path, dst)
+                return dst
             except FileExistsError:
+                if path == src and os.path.samefile(src, dst):
+                    return dst  # linked before a crash, not yet unlinked
                 continue
-            src.unlink()
-            break
-    except OSError as exc:  # no hard links here, or another file system
-        dst = next(d for d in names() if not d.exists())
+            except OSError as exc:
+                if exc.errno in (errno.EXDEV, errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK):
+                    return None
+                raise
+        raise OutputError(f"{src}: cannot move it to {folder} (100,000 names taken)")
+
+    try:
+        dst = publish(src)
+        if dst is None:
+            tmp = folder / f".{src.name}.{os.getpid()}{TEMP_SUFFIX}"
+            shutil.copyfile(src, tmp)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            try:
+                dst = publish(tmp)
+                if dst is not None:
+                    tmp.unlink()
+                else:
+                    dst = next(d for d in names() if not d.exists())
+                    os.rename(tmp, dst)
+            finally:
+                tmp.unlink(missing_ok=True)
+        _fsync_dir(folder)
         try:
-            if exc.errno == errno.EXDEV:
-                tmp = folder / f".{src.name}.{os.getpid()}{TEMP_SUFFIX}"
-                shutil.copyfile(src, tmp)
-                with open(tmp, "rb+") as f:
-                    os.fsync(f.fileno())
-                os.rename(tmp, dst)
-                src.unlink()
-            else:
-                os.rename(src, dst)
-        except OSError as exc2:
-            raise OutputError(f"{src}: cannot move it to {folder} ({exc2.strerror or exc2})") from exc2
-    _fsync_dir(folder)
+            src.unlink()
+        except OSError:
+            dst.unlink(missing_ok=True)  # the input stays where it was; no second copy is left
+            raise
+    except OSError as exc:
+        raise OutputError(f"{src}: cannot move it to {folder} ({exc.strerror or exc})") from exc
     _fsync_dir(src.parent)
     return dst
 
@@ -246,6 +272,8 @@ class _Events:
 
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event: Any) -> None:
+                if event.is_directory and event.event_type == "modified":
+                    return  # a folder's own listing changed: its files' events say which
                 with events.lock:
                     for p in (event.src_path, getattr(event, "dest_path", "")):
                         if p:
@@ -316,25 +344,57 @@ def watch_folder(
         `interrupted`.
     """
     opts = options or WatchOptions()
-    src_root, out_root = Path(folder), Path(output)
+    # Absolute paths: the log means the same files whatever the working folder of a restart.
+    src_root, out_root = Path(folder).absolute(), Path(output).absolute()
+    done_root = opts.move_done.absolute() if opts.move_done is not None else None
     if not src_root.is_dir():
-        raise OptionError(f"{src_root}: not a folder (watch takes the folder to watch)")
+        raise OptionError(f"{folder}: not a folder (watch takes the folder to watch)")
     if src_root.resolve() == out_root.resolve():
         raise OptionError("the output folder must not be the watched folder (give -o another folder)")
-    if opts.move_done is not None and opts.delete_input:
+    if done_root is not None and opts.delete_input:
         raise OptionError("--move-done and --delete-input cannot be combined")
-    if opts.move_done is not None and opts.move_done.resolve() in (src_root.resolve(), out_root.resolve()):
+    if done_root is not None and done_root.resolve() in (src_root.resolve(), out_root.resolve()):
         raise OptionError("--move-done needs a folder of its own (not the watched or the output folder)")
+    for inner, name in ((out_root, "-o"), (done_root, "--move-done")):
+        if inner is not None and src_root.resolve().is_relative_to(inner.resolve()):
+            raise OptionError(f"the watched folder is inside the {name} folder: nothing in it would be read")
     out_root.mkdir(parents=True, exist_ok=True)
     lock = _lock(out_root)
-    log = WatchLog(opts.log or out_root / LOG_NAME)
-    skip_dirs = [p.resolve() for p in (out_root, opts.move_done) if p is not None]
-    events = _Events(src_root) if opts.use_inotify else None
+    events: _Events | None = None
+    log: WatchLog | None = None
+    try:
+        log = WatchLog(opts.log.absolute() if opts.log else out_root / LOG_NAME)
+        events = _Events(src_root) if opts.use_inotify else None
+        return _watch(src_root, out_root, done_root, work, suffix, opts, log, events, on_result, on_start, stop)
+    finally:
+        if events is not None:
+            events.stop()
+        if log is not None:
+            log.close()
+        _unlock(lock)
+
+
+def _watch(
+    src_root: Path,
+    out_root: Path,
+    done_root: Path | None,
+    work: FileWork,
+    suffix: str,
+    opts: WatchOptions,
+    log: WatchLog,
+    events: _Events | None,
+    on_result: Callable[[str, FileResult], None] | None,
+    on_start: Callable[[WatchSummary], None] | None,
+    stop: threading.Event | None,
+) -> WatchSummary:
+    """`watch_folder`'s loop, once its folders are checked and its log and lock are held."""
     summary = WatchSummary(how="inotify" if events and events.observer else "polling")
     stop = stop or threading.Event()
     pending: dict[Path, _Pending] = {}
     reported: dict[Path, FileState] = {}  # settled this run: not looked at again until it changes
     taken: dict[str, str] = dict(log.owner)  # output -> source, clashes between inputs
+    skip_dirs = [p.resolve() for p in (out_root, done_root) if p is not None]
+    lock = threading.Lock()  # results settle in the batch's writer thread and in this one
 
     def wanted(p: Path) -> bool:
         if not _is_image(p) or p.name.endswith(TEMP_SUFFIX):
@@ -345,7 +405,11 @@ def watch_folder(
         )
 
     def scan() -> set[Path]:
-        return {p for p in src_root.rglob("*") if p.is_file() and wanted(p)}
+        found: set[Path] = set()
+        for top, dirs, files in os.walk(src_root):  # a folder removed meanwhile is skipped, not fatal
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            found.update(p for f in files if wanted(p := Path(top) / f))
+        return found
 
     def look(paths: set[Path], now: float) -> None:
         for p in paths:
@@ -371,9 +435,9 @@ def watch_folder(
     def finish_input(src: Path, out: Path, state: FileState) -> None:
         """After the output is on disk: move or delete the input if asked."""
         try:
-            if opts.move_done is not None:
+            if done_root is not None:
                 rel = src.relative_to(src_root)
-                dst = move_without_replacing(src, opts.move_done / rel.parent)
+                dst = move_without_replacing(src, done_root / rel.parent)
                 log.add("moved", src, out, state, moved_to=str(dst))
             elif opts.delete_input:
                 src.unlink()
@@ -383,63 +447,92 @@ def watch_folder(
             r.exit_code = 4
             result("failed", r)
 
-    def job_for(src: Path) -> Job:
+    def default_output(src: Path) -> Path:
         rel = src.relative_to(src_root)
-        name = (rel.name if opts.keep_ext else rel.stem) + suffix
-        return Job(src, out_root / rel.parent / name)
+        return out_root / rel.parent / ((rel.name if opts.keep_ext else rel.stem) + suffix)
+
+    def free_output(out: Path) -> Path:
+        """The first 'name.N.png' that neither exists nor belongs to a file of this watch."""
+        for n in range(1, 100_000):
+            cand = out.with_name(f"{out.stem}.{n}{out.suffix}")
+            if not cand.exists() and str(cand) not in taken:
+                return cand
+        raise OutputError(f"{out}: 100,000 names taken")
+
+    def plan_one(src: Path, state: FileState) -> Job | None:
+        """The job for a settled file, or None when there is nothing to do (said, where it must be)."""
+        key = str(src)
+        rec = log.last.get(key)
+        same = rec is not None and rec.get("size") == state.size and rec.get("mtime_ns") == state.mtime_ns
+        if rec is not None and rec.get("output"):
+            out = Path(rec["output"])  # this file's own output, whatever the options now
+            if same and rec["status"] == "ok" and out.exists():
+                finish_input(src, out, state)  # done before a restart; the move may not have been
+                return None
+            if same and rec["status"] == "failed" and rec.get("exit_code") == 2:
+                return None  # a bad image, reported before: looked at again when it changes
+            if same and rec["status"] == "failed" and rec.get("exit_code") == 5 and out == default_output(src):
+                return None  # the same clash, reported before (--keep-ext names another output)
+            if same and rec["status"] == "skipped" and out.exists() and not opts.overwrite:
+                return None  # someone else's output, reported before
+            if rec["status"] in ("ok", "started", "changed") and taken.get(str(out)) == key:
+                return Job(src, out)  # ours: redone in place (it changed, or was cut short)
+        out = default_output(src)
+        owner = taken.get(str(out))
+        if owner is not None and owner != key and str(out) not in log.left and Path(owner).exists():
+            msg = f"{src}: its output {out} is {owner}'s; use --keep-ext to keep each extension"
+            log.add("failed", src, out, state, message=msg, exit_code=5)
+            result("failed", FileResult(key, str(out), "failed", msg, error="OptionError", exit_code=5))
+            return None
+        if out.exists() and owner is not None:
+            return Job(src, free_output(out))  # a name used again (a camera's counter, a new drop)
+        if out.exists() and not opts.overwrite:
+            msg = "output exists and was not made by this watch (use --overwrite)"
+            log.add("skipped", src, out, state, message=msg)
+            result("skipped", FileResult(key, str(out), "skipped", msg))
+            return None
+        return Job(src, out)
 
     def process(ready: list[Path]) -> None:
-        jobs, states = [], {}
+        jobs: list[Job] = []
+        states: dict[str, tuple[Path, FileState]] = {}
         for src in sorted(ready):
             state = FileState.of(src)
             if state is None:
                 continue
-            job = job_for(src)
-            rec = log.last.get(str(src))
-            same = rec is not None and rec.get("size") == state.size and rec.get("mtime_ns") == state.mtime_ns
-            owner = taken.get(str(job.output))
             reported[src] = state
-            if same and rec["status"] == "ok":
-                finish_input(src, job.output, state)  # done before a restart; the move may not be
-                continue
-            if same and (rec["status"] == "skipped" or (rec["status"] == "failed" and rec.get("exit_code") in (2, 5))):
-                continue  # a bad image, reported before a restart: looked at again when it changes
-            if owner is not None and owner != str(src):
-                msg = f"{src}: its output {job.output} is {owner}'s; use --keep-ext to keep each extension"
-                r = FileResult(str(src), str(job.output), "failed", msg, error="OptionError", exit_code=5)
-                log.add("failed", src, job.output, state, message=msg, exit_code=5)
-                result("failed", r)
-                continue
-            ours = rec is not None and rec["status"] in ("ok", "started", "changed")
-            if job.output.exists() and not (ours or opts.overwrite):
-                msg = "output exists and was not made by this watch (use --overwrite)"
-                log.add("skipped", src, job.output, state, message=msg)
-                result("skipped", FileResult(str(src), str(job.output), "skipped", msg))
+            job = plan_one(src, state)
+            if job is None:
                 continue
             log.add("started", src, job.output, state)
             taken[str(job.output)] = str(src)
             jobs.append(job)
             states[str(src)] = (src, state)
-        if not jobs:
-            return
-        report: BatchReport = run_batch(jobs, work, overwrite=True)
-        for r in report.results:
-            src, state = states[r.source]
-            if r.status == "ok" and FileState.of(src) != state:
-                # Written while we read it (a copy that paused longer than `settle`): redo.
-                log.add("changed", src, Path(r.output or ""), state, message="changed while being read: redone")
-                reported.pop(src, None)
-                result("changed", r)
-                continue
-            if r.status == "ok":
-                log.add("ok", src, Path(r.output or ""), state, seconds=round(r.seconds, 3))
-                result("ok", r)
-                finish_input(src, Path(r.output or ""), state)
-            else:
-                log.add(r.status, src, Path(r.output or ""), state, message=r.message, exit_code=r.exit_code)
-                result(r.status, r)
-        if report.interrupted:
-            raise KeyboardInterrupt
+
+        def settled(r: FileResult) -> None:
+            # Per file, as each settles: a crash later in the batch never redoes this one.
+            with lock:
+                src, state = states[r.source]
+                out = Path(r.output or "")
+                if r.status == "ok" and FileState.of(src) != state:
+                    # Written while we read it (a copy that paused longer than `settle`): redo.
+                    log.add("changed", src, out, state, message="changed while being read: redone")
+                    reported.pop(src, None)
+                    if (now_state := FileState.of(src)) is not None:
+                        pending[src] = _Pending(now_state, time.monotonic())
+                    result("changed", replace(r, message="changed while being read: redone"))
+                elif r.status == "ok":
+                    log.add("ok", src, out, state, seconds=round(r.seconds, 3))
+                    result("ok", r)
+                    finish_input(src, out, state)
+                else:
+                    log.add(r.status, src, out, state, message=r.message, exit_code=r.exit_code)
+                    result(r.status, r)
+
+        for k in range(0, len(jobs), BATCH_FILES):
+            report: BatchReport = run_batch(jobs[k : k + BATCH_FILES], work, overwrite=True, on_done=settled)
+            if report.interrupted:
+                raise KeyboardInterrupt
 
     if on_start:
         on_start(summary)
@@ -474,11 +567,6 @@ def watch_folder(
                 look(scan(), time.monotonic())
     except KeyboardInterrupt:
         summary.interrupted = True
-    finally:
-        if events is not None:
-            events.stop()
-        log.close()
-        _unlock(lock)
     return summary
 
 

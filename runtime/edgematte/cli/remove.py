@@ -128,7 +128,8 @@ def remove(
         from edgematte.ray_engine import CutoutSpec
 
         spec = CutoutSpec(model, threads, profile, mask_only, bg, fmt or "PNG", quality, best, overwrite)
-        where = manifest or Path(output or ".") / "edgematte-manifest.jsonl"
+        folder = Path(output or ".") if len(jobs) > 1 or not Path(output or ".").suffix else Path(output).parent
+        where = manifest or folder / "edgematte-manifest.jsonl"
         run_ray(jobs, spec, address=address, workers=workers, manifest=where, quiet=quiet)
         return
     session = Session(model, threads=threads, profile=profile, best=best)
