@@ -90,3 +90,70 @@ def premultiplied_error(fg: np.ndarray, alpha_gt: np.ndarray, ref_premultiplied:
     ref = ref_premultiplied.astype(np.float32) / 255.0
     m = (alpha_gt > 0) & (alpha_gt < 255)
     return float(np.abs(est - ref)[m].mean()) if m.any() else 0.0
+
+
+def _local_mean(rgb: np.ndarray, weight: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel mean colour of the pixels where `weight` is 1 within a (2r+1)^2 box, and their count."""
+    k = (2 * radius + 1, 2 * radius + 1)
+    w = cv2.boxFilter(weight.astype(np.float32), -1, k, normalize=False)
+    s = cv2.boxFilter(rgb.astype(np.float32) * weight[..., None], -1, k, normalize=False)
+    return s / np.maximum(w, 1e-6)[..., None], w
+
+
+def fringe_shift(
+    photo: np.ndarray, cutout: np.ndarray, gt: np.ndarray, new_bg: tuple[int, int, int], radius: int = 15
+) -> float:
+    """Mean colour shift toward the old backdrop in the edge band after compositing on `new_bg`.
+
+    A fringe is the photo's old background surviving in the soft band of a cut-out (a pink
+    outline of a red backdrop around fur, once on white). Judged over the 8 px band around the
+    ground truth's boundary, the same pixels whatever made the cut-out (comparable between
+    tools). Per pixel: the old backdrop's colour B is the mean of the photo's background pixels
+    (GT <= 127) within `radius` px past the band, the subject's colour F the mean of its object
+    pixels eroded by the band; the ideal composite is gt F + (1 - gt) N, the cut-out's
+    a F^ + (1 - a) N; the shift is their difference projected on the direction from the ideal
+    toward B, in levels (0..255). Positive: the old backdrop shows. Where the cut-out is fully
+    transparent it shows nothing of the old backdrop (a missed part of the subject is an alpha
+    error, not a fringe): 0 there. Pixels where B is within 20 levels of the ideal (no direction
+    to speak of), pixels with fewer than 9 background or subject pixels nearby, and grabcut's
+    unlabelled 128 are left out. See `fringe_map` for the per-pixel values.
+
+    Parameters
+    ----------
+    photo
+        HxWx3 uint8, the original photo.
+    cutout
+        HxWx4 uint8, the cut-out (foreground colours and alpha) to judge.
+    gt
+        HxW uint8 ground-truth alpha (binary or soft; 128 = unlabelled).
+    new_bg
+        The RGB colour composited under the cut-out: white and black show different faults.
+    radius
+        How far the local backdrop and subject colours are gathered from. Default 15 px: local
+        enough for a gradient backdrop, wide enough to reach past the band.
+    """
+    shift, judged = fringe_map(photo, cutout, gt, new_bg, radius)
+    return float(shift[judged].mean()) if judged.any() else 0.0
+
+
+def fringe_map(
+    photo: np.ndarray, cutout: np.ndarray, gt: np.ndarray, new_bg: tuple[int, int, int], radius: int = 15
+) -> tuple[np.ndarray, np.ndarray]:
+    """`fringe_shift` per pixel: (HxW float32 shift in levels, HxW bool pixels judged)."""
+    band = edge_band(gt) & (gt != 128)
+    obj = (gt > 127).astype(np.uint8)
+    k = np.ones((2 * EDGE_BAND_PX + 1, 2 * EDGE_BAND_PX + 1), np.uint8)
+    inner = cv2.erode(obj, k).astype(np.float32)
+    outer = (1 - cv2.dilate(obj, k)).astype(np.float32)
+    back, nb = _local_mean(photo, outer, radius + 2 * EDGE_BAND_PX)
+    subj, ns = _local_mean(photo, inner, radius + 2 * EDGE_BAND_PX)
+    n = np.array(new_bg, np.float32)
+    g = gt.astype(np.float32)[..., None] / 255.0
+    a = cutout[..., 3:4].astype(np.float32) / 255.0
+    ideal = g * subj + (1 - g) * n
+    got = a * cutout[..., :3].astype(np.float32) + (1 - a) * n
+    toward = back - ideal
+    length = np.linalg.norm(toward, axis=2)
+    judged = band & (length > 20) & (nb >= 9) & (ns >= 9)  # both colours seen nearby
+    shift = ((got - ideal) * toward).sum(axis=2) / np.maximum(length, 1e-6)
+    return np.where(cutout[..., 3] > 0, shift, 0.0).astype(np.float32), judged

@@ -92,3 +92,20 @@ def test_fur_keeps_soft_alpha_where_a_global_contrast_would_not(u2netp_session):
             acc.append(np.mean(((a > 10) & (a < 245))[band]))
     assert np.mean(ours) > 0.15
     assert np.mean(ours) > 1.5 * np.mean(flat), (np.mean(ours), np.mean(flat))
+
+
+def test_fringe_shift_sees_the_old_backdrop():
+    """A grey disc on red with a soft edge: its true colours give no shift, the photo's own
+    colours in the soft band (red mixed in) a clear shift toward red, on white and on black."""
+    h = w = 160
+    yy, xx = np.mgrid[:h, :w]
+    r = np.hypot(yy - 80, xx - 80)
+    gt = (np.clip((50 - r) / 4 + 0.5, 0, 1) * 255).round().astype(np.uint8)  # ~4 px soft edge
+    a = gt.astype(np.float32)[..., None] / 255
+    grey, red = np.array([120, 120, 120], np.float32), np.array([220, 30, 30], np.float32)
+    photo = (a * grey + (1 - a) * red).round().astype(np.uint8)
+    clean = np.dstack([np.broadcast_to(grey.astype(np.uint8), (h, w, 3)), gt])
+    dirty = np.dstack([photo, gt])
+    for bg in ((255, 255, 255), (0, 0, 0)):
+        assert abs(metrics.fringe_shift(photo, clean, gt, bg)) < 1.0
+        assert metrics.fringe_shift(photo, dirty, gt, bg) > 3.0  # ~4.5: a 4 px ring in a 17 px band
