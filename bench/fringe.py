@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edgematte.compositing import Backdrop
 from evaluation import metrics
 from evaluation import sets as evalsets
 
@@ -27,8 +28,7 @@ BACKGROUNDS = {"white": (255, 255, 255), "black": (0, 0, 0)}
 
 
 def _on(rgba: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
-    a = rgba[..., 3:4].astype(np.float32) / 255.0
-    return (a * rgba[..., :3] + (1 - a) * np.array(colour, np.float32)).round().astype(np.uint8)
+    return Backdrop(colour=colour).over(rgba[..., :3], rgba[..., 3])
 
 
 def _crop(img: np.ndarray, cy: int, cx: int, size: int = 96) -> np.ndarray:

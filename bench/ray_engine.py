@@ -23,19 +23,10 @@ import time
 from pathlib import Path
 
 from bench.batch import _count, _folders
+from edgematte.serve.metrics import resident_bytes
 
 OUT = Path(__file__).resolve().parent / "results"
 WORKER_TITLE = b"ray::MapWorker(MapBatches(CutoutActor))"
-
-
-def _rss(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 def _workers_rss() -> dict[int, int]:
@@ -46,7 +37,7 @@ def _workers_rss() -> dict[int, int]:
             continue
         try:
             if (p / "cmdline").read_bytes().startswith(WORKER_TITLE):
-                found[int(p.name)] = _rss(int(p.name))
+                found[int(p.name)] = resident_bytes(int(p.name))
         except OSError:
             continue
     return found
@@ -63,7 +54,7 @@ def run(folders: list[Path], engine: str, workers: int, threads: int) -> dict:
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
     while proc.poll() is None:
-        driver[0] = max(driver[0], _rss(proc.pid))
+        driver[0] = max(driver[0], resident_bytes(proc.pid))
         for pid, rss in _workers_rss().items():
             peak[pid] = max(peak.get(pid, 0), rss)
         time.sleep(0.1)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from edgematte.cli.common import KeepExtOpt, ModelOpt, OverwriteOpt, ProfileOpt, QuietOpt, ThreadsOpt, err
+from edgematte.cli.seller import PresetsFileOpt
 from edgematte.errors import EXIT_INTERRUPTED, OptionError
 
 
@@ -21,7 +22,7 @@ def watch(
         str | None,
         typer.Option("--preset", "-p", help="Compose each photo for this marketplace (as `compose`) instead."),
     ] = None,
-    presets: Annotated[Path | None, typer.Option("--presets", help="A TOML file with your own presets.")] = None,
+    presets: PresetsFileOpt = None,
     fill: Annotated[float | None, typer.Option(min=0.05, max=1.0, help="--preset: the product's span.")] = None,
     model: ModelOpt = None,
     mask_only: Annotated[bool, typer.Option("--mask-only", help="Write the alpha mask only (greyscale).")] = False,
