@@ -23,7 +23,10 @@ REMBG_IOU = {
     "cleargrasp_transparent": 0.380,
 }
 REMBG_EDGE = {"grabcut50": 0.120, "ebay_synth_products": 0.135}
-EDGE_REDUCTION = 0.15  # at least 15% lower edge-band error than rembg
+# Our lead with the default still path (second look), measured by bench.quality_report and kept
+# here with a margin: IoU points over rembg, and how much lower the edge-band error is.
+IOU_LEAD = {"grabcut50": 0.015, "ebay_synth_products": 0.005, "coco_mval_products": 0.0, "cleargrasp_transparent": 0.02}
+EDGE_REDUCTION = {"grabcut50": 0.25, "ebay_synth_products": 0.18}
 
 pytestmark = pytest.mark.needs_eval
 
@@ -34,13 +37,26 @@ def results(u2netp_session):
 
 
 @pytest.mark.parametrize("set_name", list(REMBG_IOU))
-def test_iou_at_least_rembg(results, set_name):
-    assert results[set_name].mean("iou") >= REMBG_IOU[set_name]
+def test_iou_leads_rembg(results, set_name):
+    assert results[set_name].mean("iou") >= REMBG_IOU[set_name] + IOU_LEAD[set_name]
 
 
 @pytest.mark.parametrize("set_name", list(REMBG_EDGE))
-def test_edge_band_error_15_percent_below_rembg(results, set_name):
-    assert results[set_name].mean("edge_mae") <= REMBG_EDGE[set_name] * (1 - EDGE_REDUCTION)
+def test_edge_band_error_below_rembg(results, set_name):
+    assert results[set_name].mean("edge_mae") <= REMBG_EDGE[set_name] * (1 - EDGE_REDUCTION[set_name])
+
+
+@pytest.mark.parametrize("set_name", list(REMBG_IOU))
+def test_the_second_look_beats_one_look(u2netp_session, results, set_name):
+    """The default (second look) against the previous default on the same photos: no set loses
+    more than 0.3 IoU points (coco's cluttered tables are a tie), and grabcut50 and cleargrasp gain."""
+    from edgematte.settings import one_look
+
+    once = one_look(u2netp_session.settings)
+    before = quality.evaluate(lambda rgb: u2netp_session.matte(rgb, once).alpha, sets=[set_name])[set_name]
+    assert results[set_name].mean("iou") >= before.mean("iou") - 0.003
+    if set_name in ("grabcut50", "cleargrasp_transparent"):
+        assert results[set_name].mean("iou") >= before.mean("iou") + 0.01
 
 
 def test_foreground_estimation_removes_old_background_on_lemur(u2netp_session):

@@ -57,12 +57,14 @@ def test_process_runs_every_stage_in_order_and_jpeg_is_composed_not_encoded_with
         "decode",
         "prepare",
         "invoke",
+        "second_look",  # the mug fills under 80% of the frame: the model looks again at its crop
         "refine",
         "foreground",
         "full_res",
         "compose",
         "encode",
     ]
+    assert r.matte.invokes == 2
     assert r.pixels.shape == (720, 960, 3)  # the compose stage flattened the cut-out onto white
     assert Image.open(__import__("io").BytesIO(r.data)).format == "JPEG"
     assert r.matte.model == "u2netp-int8"

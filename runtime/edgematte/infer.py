@@ -46,15 +46,17 @@ class ModelInput:
     engine: Engine
     x: np.ndarray  # the model's input image, uint8
     box: Letterbox  # where the photo sits in it
+    work: np.ndarray  # hxwx3 uint8: the working image it was made from (the second look crops it)
 
 
 @dataclass
 class Prediction:
     """What the infer stage produces: the model's map and the model that made it."""
 
-    map: np.ndarray  # float32 hxw in 0..1 at the model's resolution, letterbox removed
+    map: np.ndarray  # float32 in 0..1: the model's resolution, letterbox removed (the working size after a second look)
     card: ModelCard  # the model that actually ran (the orientation twin, when it was picked)
     input: np.ndarray  # hxwx3 uint8: what the model saw, letterbox removed (the temporal stage reads it)
+    invokes: int = 1  # how many times the model ran for this map (mirror averaging, second look)
 
 
 def work_size(width: int, height: int, long_side: int) -> tuple[int, int]:
@@ -157,7 +159,7 @@ class ModelStage:
         card, engine = self.pick(*work_rgb.shape[:2])
         with t.stage("prepare"):
             x, box = prepare_input(work_rgb, card.input_hw, card.resize)
-        return ModelInput(card, engine, x, box)
+        return ModelInput(card, engine, x, box, work_rgb)
 
     def infer(self, m: ModelInput, s: InferSettings, t: Timings) -> Prediction:
         """infer: the model's map for a prepared input (one thread at a time per ModelStage).
@@ -167,22 +169,48 @@ class ModelStage:
         m
             From `prepare`.
         s
-            Mirror averaging and peak normalisation (InferSettings).
+            Mirror averaging, peak normalisation and the second look (InferSettings).
         t
-            Timings to record the 'invoke' stage in.
+            Timings to record the 'invoke' stage in (and 'second_look' when one is taken).
         """
-        x, box = m.x, m.box
         with t.stage("invoke"):
-            y = m.engine.run(x)
-            if s.tta_flip:
-                y = (y + m.engine.run(np.ascontiguousarray(x[:, ::-1]))[:, ::-1]) * np.float32(0.5)
-        inside = (slice(box.top, box.top + box.height), slice(box.left, box.left + box.width))
-        y = np.ascontiguousarray(y[inside])
+            y = self._look(m.engine, m.x, m.box, s)
+        invokes = 2 if s.tta_flip else 1
+        box = m.box
+        seen = m.x[box.top : box.top + box.height, box.left : box.left + box.width]
+        if s.second_look:
+            merged = self._second_look(m, y, s, t)
+            if merged is not None:
+                y, invokes = merged, invokes * 2
+        return Prediction(y, m.card, seen, invokes)
+
+    def _look(self, engine: Engine, x: np.ndarray, box: Letterbox, s: InferSettings) -> np.ndarray:
+        """One look: the invoke (two with mirror averaging), the letterbox cut away, the peak."""
+        y = engine.run(x)
+        if s.tta_flip:
+            y = (y + engine.run(np.ascontiguousarray(x[:, ::-1]))[:, ::-1]) * np.float32(0.5)
+        y = np.ascontiguousarray(y[box.top : box.top + box.height, box.left : box.left + box.width])
         if s.normalise_peak:
             peak = float(y.max())
             if s.peak_floor <= peak < 1.0:
                 y = y * np.float32(1.0 / peak)
-        return Prediction(y, m.card, x[inside])
+        return y
+
+    def _second_look(self, m: ModelInput, first: np.ndarray, s: InferSettings, t: Timings) -> np.ndarray | None:
+        """The second look (looks.py) on the subject's crop of the working image, merged with the
+        first at the working size; None when there is no subject or the crop is most of the frame."""
+        from edgematte import looks
+
+        work_hw = m.work.shape[:2]
+        crop = looks.subject_crop(first, work_hw, s.second_look_pad)
+        if crop is None or crop.area_fraction(*work_hw) > s.second_look_max_area:
+            return None
+        with t.stage("second_look"):
+            close = np.ascontiguousarray(m.work[crop.top : crop.bottom, crop.left : crop.right])
+            card, engine = self.pick(crop.height, crop.width)
+            x, box = prepare_input(close, card.input_hw, card.resize)
+            second = self._look(engine, x, box, s)
+            return looks.merge_looks(first, second, crop, work_hw)
 
     def predict(self, work_rgb: np.ndarray, s: InferSettings, t: Timings) -> Prediction:
         """prepare + infer: the model's map for a working image (see `prepare`, `infer`)."""

@@ -28,6 +28,7 @@ class Profile:
     models: dict[str, str] = field(default_factory=dict)  # family -> exact card name
     budgets_ms: dict[str, float] = field(default_factory=dict)  # job -> budget
     budget_source: dict[str, str] = field(default_factory=dict)  # job -> where its budget comes from
+    looks: int = 2  # still-path looks for segmentation models: 2 = the second look (looks.py), 1 = one invoke
     raw: dict[str, Any] = field(default_factory=dict, repr=False)  # the whole table, for keys without a field
 
     def model_for(self, family: str) -> str | None:
@@ -54,6 +55,7 @@ def _load() -> dict[str, Profile]:
             models=dict(p.get("models", {})),
             budgets_ms={k: float(v) for k, v in p.get("budgets_ms", {}).items()},
             budget_source=dict(p.get("budget_source", {})),
+            looks=int(p.get("looks", 2)),
             raw=p,
         )
     return out

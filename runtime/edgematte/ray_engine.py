@@ -58,6 +58,8 @@ class CutoutSpec:
         second run.
     overwrite
         Redo outputs that exist. Default False: they are skipped, so a rerun resumes.
+    looks
+        As `edgematte remove --looks`: 1 or 2. Default None: each worker's device profile's.
     """
 
     model: str | None = None
@@ -69,6 +71,7 @@ class CutoutSpec:
     quality: int | None = None
     best: bool = False
     overwrite: bool = False
+    looks: int | None = None
 
 
 class CutoutActor:
@@ -85,7 +88,7 @@ class CutoutActor:
         from edgematte.still import Output, Session
 
         self.spec = spec
-        self.session = Session(spec.model, threads=spec.threads, profile=spec.profile, best=spec.best)
+        self.session = Session(spec.model, threads=spec.threads, profile=spec.profile, best=spec.best, looks=spec.looks)
         output = Output.of(mask_only=spec.mask_only, bg=spec.bg, format=spec.format, quality=spec.quality)
         self.work = CutoutWork(self.session, output)
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
