@@ -15,7 +15,8 @@ For each: IoU, edge-band MAE, the change against rembg, model invokes per photo 
 ms per photo of the infer stage (invokes, crop, merge) and of the whole matte.
 
 Then the INT8 model's agreement with the float model it was made from (u2netp-int8 vs
-u2netp-fp32 on the same 320 x 320 input, per image: IoU of map > 0.5), mean and worst per set.
+u2netp-fp32 on the same 320 x 320 input, per image: IoU of map > 0.5), mean and worst per set,
+and studio mode on synthetic studio shots and cleargrasp's real pairs (bench/studio.py).
 Metrics come from evaluation/metrics.py, the same code the tests assert with.
 """
 
@@ -31,6 +32,7 @@ import cv2
 import numpy as np
 
 from bench import quality
+from bench import studio as bench_studio
 from evaluation import metrics
 from evaluation import sets as evalsets
 
@@ -96,13 +98,14 @@ class _Ours:
         self.invokes, self.infer_ms, self.matte_ms = [], [], []
 
 
-def _rembg() -> Callable[[np.ndarray], np.ndarray]:
+def rembg_cutout() -> Callable[[np.ndarray], np.ndarray]:
+    """rgb -> rembg 2.0.86's RGBA cut-out with u2netp (its session made once)."""
     from rembg import remove
 
     from bench.peers import rembg_session
 
     session = rembg_session()
-    return lambda rgb: np.asarray(remove(rgb, session=session))[..., 3].copy()
+    return lambda rgb: np.asarray(remove(rgb, session=session))
 
 
 def _sheet(label: str, set_name: str, res: quality.SetResult, row: _Ours) -> None:
@@ -217,13 +220,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", nargs="*", default=[], help="more rows: these models with their defaults")
     ap.add_argument("--no-rembg", action="store_true", help="leave rembg out (no peers extra installed)")
     ap.add_argument("--no-agreement", action="store_true", help="skip the INT8-vs-float agreement table")
+    ap.add_argument("--no-studio", action="store_true", help="skip the studio-mode section (bench.studio)")
     args = ap.parse_args(argv)
     if not evalsets.available():
         print(f"eval images not found at {evalsets.eval_root()}")
         return 2
     rows: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
-    if not args.no_rembg:
-        rows["rembg u2netp"] = _rembg()
+    cutout = None if args.no_rembg else rembg_cutout()
+    if cutout is not None:
+        rows["rembg u2netp"] = lambda rgb: np.ascontiguousarray(cutout(rgb)[..., 3])
     rows["one look"] = _Ours("u2netp-int8", one_look)
     rows["second look"] = _Ours("u2netp-int8")
     rows["second look --best"] = _Ours("u2netp-int8", best=True)
@@ -242,12 +247,16 @@ def main(argv: list[str] | None = None) -> int:
                     _sheet(row, set_name, res, predict)
             print(f"{row:22} {set_name:24} IoU {res.mean('iou'):.4f} edge {res.mean('edge_mae'):.4f}", flush=True)
     agreement = {} if args.no_agreement else int8_agreement([s for s in args.sets if s in evalsets.BINARY_SETS])
+    studio_result = None if args.no_studio else bench_studio.run(cutout)
     OUT.mkdir(exist_ok=True)
     m = machine()
     (OUT / "quality.json").write_text(
         json.dumps({"machine": m, "rows": table, "int8_agreement": agreement}, indent=2) + "\n"
     )
-    (OUT / "quality.md").write_text(_markdown(m, table, agreement, args.sets))
+    md = _markdown(m, table, agreement, args.sets)
+    if studio_result is not None:
+        md += "\n".join(bench_studio.markdown(studio_result))
+    (OUT / "quality.md").write_text(md)
     print((OUT / "quality.md").read_text())
     return 0
 

@@ -470,12 +470,16 @@ class CutoutWork:
         return self.session.infer(image)
 
     def post(self, job: Job, inferred: Inferred, timings: Timings) -> Any:
-        """Post thread: refine, foreground and the full-size cut-out (`complete`), then compose."""
-        return self.session.render(self.session.complete(inferred), self._output_for(job))
+        """Post thread: refine, foreground and the full-size cut-out (`complete`), then compose.
+        Returns the pixels and studio mode's note (in the report's warnings when it declined)."""
+        m = self.session.complete(inferred)
+        return self.session.render(m, self._output_for(job)), m.studio
 
-    def finish(self, job: Job, pixels: Any, timings: Timings) -> Finished:
+    def finish(self, job: Job, made: Any, timings: Timings) -> Finished:
         """Writer thread: the encode stage."""
-        return Finished(self.session.encode(pixels, self._output_for(job), timings))
+        pixels, studio = made
+        declined = [studio] if studio.startswith("not a studio shot") else []
+        return Finished(self.session.encode(pixels, self._output_for(job), timings), declined)
 
 
 class AllFramesWork(CutoutWork):
@@ -509,7 +513,7 @@ class AllFramesWork(CutoutWork):
 
         frames, durations = pixels
         if len(frames) == 1:
-            return super().finish(job, frames[0], timings)
+            return super().finish(job, (frames[0], ""), timings)
         out = self._output_for(job)
         with timings.stage("encode"):
             return Finished(encode_frames(frames, durations, out.format, quality=out.quality))

@@ -60,6 +60,8 @@ class CutoutSpec:
         Redo outputs that exist. Default False: they are skipped, so a rerun resumes.
     looks
         As `edgematte remove --looks`: 1 or 2. Default None: each worker's device profile's.
+    studio
+        As `edgematte remove --studio`. Default False.
     """
 
     model: str | None = None
@@ -72,6 +74,7 @@ class CutoutSpec:
     best: bool = False
     overwrite: bool = False
     looks: int | None = None
+    studio: bool = False
 
 
 class CutoutActor:
@@ -88,7 +91,14 @@ class CutoutActor:
         from edgematte.still import Output, Session
 
         self.spec = spec
-        self.session = Session(spec.model, threads=spec.threads, profile=spec.profile, best=spec.best, looks=spec.looks)
+        self.session = Session(
+            spec.model,
+            threads=spec.threads,
+            profile=spec.profile,
+            best=spec.best,
+            looks=spec.looks,
+            studio=spec.studio,
+        )
         output = Output.of(mask_only=spec.mask_only, bg=spec.bg, format=spec.format, quality=spec.quality)
         self.work = CutoutWork(self.session, output)
         self.worker = f"{socket.gethostname()}:{os.getpid()}"

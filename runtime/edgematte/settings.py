@@ -143,6 +143,54 @@ class ForegroundSettings:
 
 
 @dataclass(frozen=True)
+class StudioSettings:
+    """Studio mode (studio.py): the backdrop is known, so inside the subject alpha follows how much
+    each pixel differs from it (a difference matte): glass and clear plastic come out partly
+    transparent. For photos on a plain backdrop (white or a smooth gradient); off elsewhere.
+
+    Parameters
+    ----------
+    enabled
+        Default False (`edgematte remove --studio` or `Session(studio=True)` turn it on). Even on,
+        a photo whose backdrop is not smooth (`max_residual`) or too small (`min_backdrop`) keeps
+        the normal cut-out, and its Matte says why.
+    margin
+        Pixels this close to the subject (the model's alpha above 10, dilated) are not used to
+        estimate the backdrop, as a fraction of the working image's long side. Default 0.02
+        (13 px at 640): shadows and the soft band stay out of the fit.
+    min_backdrop
+        The share of the frame that must be backdrop samples. Default 0.15: fewer and the fit
+        extrapolates over most of the subject.
+    max_residual
+        The backdrop model (a quadratic surface per channel) must fit its samples to this RMS, in
+        levels, or the photo is not a studio shot. Default 6: a lit paper sweep with sensor noise
+        fits to 1-4 levels; a room, a table or a textured cloth does not.
+    opaque_difference
+        A pixel at least this far from the backdrop (largest channel difference, levels, after a
+        small blur) is opaque; nearer pixels get alpha in proportion. Default 40: under it, glass
+        and clear plastic on white measured (see bench.studio); opaque products differ by more
+        almost everywhere. A white product on a white backdrop differs by less and would turn
+        partly transparent: studio mode is for photos with transparent products.
+    noise_sigmas
+        Differences below this many RMS residuals of the backdrop fit count as backdrop (alpha 0
+        there). Default 3.
+    opaque_texture
+        Texture keeps a pixel opaque: a local standard deviation (levels, over ~3 working-image
+        pixels) this far above the noise counts as opaque whatever its colour. Default 12: clear
+        glass shows the smooth backdrop through it, white fur or print on a white backdrop does
+        not (lemur_cc0 on white keeps its IoU with it, loses 15 points without).
+    """
+
+    enabled: bool = False
+    margin: float = 0.02
+    min_backdrop: float = 0.15
+    max_residual: float = 6.0
+    opaque_difference: float = 40.0
+    noise_sigmas: float = 3.0
+    opaque_texture: float = 12.0
+
+
+@dataclass(frozen=True)
 class StillSettings:
     """Everything the still path reads, stage by stage (see `still_settings_for` for the defaults
     of each model kind).
@@ -153,7 +201,7 @@ class StillSettings:
         Long side of the working image: what the model is fed from and what the guided filter is
         fitted at. Default 640 px holds ~4x the u2netp's 320 px detail, so the fitted
         coefficients localise edges; the full-size photo then adds the rest. Never upscaled.
-    infer, refine, foreground
+    infer, refine, foreground, studio
         The stages' own settings (see each class).
     """
 
@@ -161,6 +209,7 @@ class StillSettings:
     infer: InferSettings = field(default_factory=InferSettings)
     refine: RefineSettings = field(default_factory=RefineSettings)
     foreground: ForegroundSettings = field(default_factory=ForegroundSettings)
+    studio: StudioSettings = field(default_factory=StudioSettings)
 
     def with_(self, **changes: object) -> StillSettings:
         """A copy with some fields replaced (`infer=`, `refine=`, ... take whole stage settings)."""

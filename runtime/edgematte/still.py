@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -117,6 +117,7 @@ class Matte:
     model: str  # the model that actually ran (MODNet's orientation twin, when it was picked)
     timings: Timings
     invokes: int = 1  # model invokes it took: 1, 2 with a second look or mirror averaging, 4 with both
+    studio: str = ""  # studio mode's note (what it did, or why the photo is not a studio shot); "" when off
     _alpha: np.ndarray | None = field(default=None, repr=False)
     _fg: np.ndarray | None = field(default=None, repr=False)
 
@@ -175,6 +176,11 @@ class Session:
         more invoke on 45-90% of photos, +1.3 IoU points on grabcut50); 1: one invoke per photo.
         Default None: the device profile's (2 on x86; 1 on boards, whose budgets assume one).
         Ignored when `settings` is given.
+    studio
+        Studio mode (studio.py): on photos with a plain backdrop, alpha inside the product follows
+        its difference from the backdrop, so glass stays partly transparent. Default False: it
+        would also thin a white product on white. Photos without a smooth backdrop are left as
+        they are (Matte.studio says why).
 
     `matte` takes one photo at a time per Session (a lock bounds memory); use one Session per
     worker thread to process several at once. A batch (batch.run_batch) runs the stages of up
@@ -192,6 +198,7 @@ class Session:
         max_pixels: int = MAX_PIXELS,
         best: bool = False,
         looks: int | None = None,
+        studio: bool = False,
     ):
         from edgematte.infer import ModelStage
         from edgematte.models import resolve
@@ -201,6 +208,8 @@ class Session:
         self.card = resolve(model, prof.name)
         self.threads = threads or prof.threads
         self.settings = settings or still_settings_for(self.card.kind, best, looks or prof.looks)
+        if studio:
+            self.settings = self.settings.with_(studio=replace(self.settings.studio, enabled=True))
         self.max_pixels = max_pixels
         self._model: ModelStage | None = ModelStage(self.card, self.threads)
         self._lock = threading.RLock()  # matte holds it across the stages; infer alone in a pipeline
@@ -287,8 +296,6 @@ class Session:
             (model input, model map) and returning the map to refine (live.temporal.Stabiliser).
             Frames get no second look. Default None: a photo, no temporal stage.
         """
-        from dataclasses import replace
-
         model = self._open_model()
         infer_settings = p.settings.infer
         if temporal is not None and infer_settings.second_look:
@@ -306,8 +313,9 @@ class Session:
     def complete(self, i: Inferred) -> Matte:
         """refine (guided filter at the working size), foreground (blur-fusion colour means) and
         full_res (one pass over the full-size photo that writes alpha and foreground colours into
-        the RGBA cut-out): the Matte. No interpreter involved: it may run in another thread while
-        the next photo's infer runs (batch.run_batch does).
+        the RGBA cut-out), then studio mode when it is on (studio.py): the Matte. No interpreter
+        involved: it may run in another thread while the next photo's infer runs (batch.run_batch
+        does).
 
         Parameters
         ----------
@@ -332,7 +340,16 @@ class Session:
             has_alpha = image.alpha is not None
             src_alpha = image.alpha if has_alpha else NO_ALPHA
             cutout_rgba(image.rgb, rgba, f.coef, means, f.state, src_alpha, has_alpha, s.foreground.enabled)
-        return Matte(image.rgb, rgba, i.map, i.model, t, i.invokes)
+        note = ""
+        if s.studio.enabled:
+            from edgematte import studio
+
+            with t.stage("studio"):
+                backdrop, note = studio.fit_backdrop(p.work, f.alpha, s.studio)
+                if backdrop is not None:
+                    clear = studio.apply(image.rgb, rgba, backdrop, s.studio)
+                    note += f"; {100 * clear:.0f}% of the subject made clear"
+        return Matte(image.rgb, rgba, i.map, i.model, t, i.invokes, note)
 
     def matte(
         self,

@@ -35,6 +35,14 @@ KeepExtOpt = Annotated[
     typer.Option("--keep-ext", help="Keep each input's extension in its output's name (x.jpg -> x.jpg.png)."),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
+StudioOpt = Annotated[
+    bool,
+    typer.Option(
+        "--studio",
+        help="Studio shots (plain white or gradient backdrop): glass and clear plastic stay partly "
+        "transparent. Photos without a smooth backdrop are cut out as usual. Not for white products on white.",
+    ),
+]
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="Write a JSON report of every file.")]
 HtmlOpt = Annotated[
     Path | None,

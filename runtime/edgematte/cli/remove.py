@@ -17,6 +17,7 @@ from edgematte.cli.common import (
     ProfileOpt,
     QuietOpt,
     ReportOpt,
+    StudioOpt,
     ThreadsOpt,
     planned_jobs,
     run_files,
@@ -79,6 +80,7 @@ def remove(
             "~1.6x the model time); 1: one look. Default: the device profile's (2 on x86, 1 on boards).",
         ),
     ] = None,
+    studio: StudioOpt = False,
     engine: Annotated[
         str, typer.Option("--engine", help="local (this process) or ray (a Ray cluster: pip install edgematte[ray]).")
     ] = "local",
@@ -110,7 +112,7 @@ def remove(
         if inputs != ["-"] and (len(inputs) != 1 or not Path(inputs[0]).is_file()):
             raise OptionError("-o - (standard output) takes one image file or - (standard input)")
         to_file = output is not None and output != "-"
-        session = Session(model, threads=threads, profile=profile, best=best, looks=looks)
+        session = Session(model, threads=threads, profile=profile, best=best, looks=looks, studio=studio)
         spec = replace(out, format=fmt or (format_for_path(output) if to_file else "PNG"))
         source = sys.stdin.buffer.read() if inputs == ["-"] else Path(inputs[0])
         blob = session.process(source, spec).data
@@ -137,12 +139,12 @@ def remove(
         from edgematte.cli.cluster import run_ray
         from edgematte.ray_engine import CutoutSpec
 
-        spec = CutoutSpec(model, threads, profile, mask_only, bg, fmt or "PNG", quality, best, overwrite, looks)
+        spec = CutoutSpec(model, threads, profile, mask_only, bg, fmt or "PNG", quality, best, overwrite, looks, studio)
         folder = Path(output or ".") if len(jobs) > 1 or not Path(output or ".").suffix else Path(output).parent
         where = manifest or folder / "edgematte-manifest.jsonl"
         run_ray(jobs, spec, address=address, workers=workers, manifest=where, quiet=quiet)
         return
-    session = Session(model, threads=threads, profile=profile, best=best, looks=looks)
+    session = Session(model, threads=threads, profile=profile, best=best, looks=looks, studio=studio)
     run_files(
         jobs,
         (AllFramesWork if all_frames else CutoutWork)(session, out),

@@ -20,6 +20,7 @@ from edgematte.cli.common import (
     ProfileOpt,
     QuietOpt,
     ReportOpt,
+    StudioOpt,
     ThreadsOpt,
     err,
     planned_jobs,
@@ -93,6 +94,7 @@ def compose(
     keep_ext: KeepExtOpt = False,
     quiet: QuietOpt = False,
     report: ReportOpt = None,
+    studio: StudioOpt = False,
 ) -> None:
     """Marketplace main image: the product centred on pure white (RGB 255) at the preset's size and fill.
 
@@ -107,7 +109,7 @@ def compose(
     from edgematte.commerce.export import preset_format
 
     preset_format(p, fmt)  # a format the marketplace refuses fails before the model loads
-    verb = ComposeVerb(Session(model, threads=threads, profile=profile), p, fill, fmt)
+    verb = ComposeVerb(Session(model, threads=threads, profile=profile, studio=studio), p, fill, fmt)
     _run_verb(
         verb,
         inputs,
