@@ -7,16 +7,19 @@ of each set by edge-band error: photo | ground truth | our alpha | cut-out on gr
 The rows, every one on the same photos in this run:
 - `rembg u2netp`: rembg 2.0.86's `remove` with u2netp (the same weights as ours, in float),
   its alpha (needs `pip install -e .[peers]`; `--no-rembg` leaves it out).
-- `one look`: our previous default, u2netp INT8 + refinement, one invoke per photo.
-- `second look`: today's default (InferSettings.second_look: the subject's crop looked at again).
-- `second look --best`: the same with mirror averaging (`--best`).
+- `previous default`: u2netp INT8 + refinement, one invoke per photo, no despill (what the C
+  library runs: settings.as_in_c).
+- `default`: today's (InferSettings.second_look: the subject's crop looked at again when it is
+  small; ForegroundSettings.despill).
+- `default --best`: the same with mirror averaging (`--best`).
 - any `--models` given: that model with its defaults.
 For each: IoU, edge-band MAE, the change against rembg, model invokes per photo and the median
 ms per photo of the infer stage (invokes, crop, merge) and of the whole matte.
 
 Then the INT8 model's agreement with the float model it was made from (u2netp-int8 vs
 u2netp-fp32 on the same 320 x 320 input, per image: IoU of map > 0.5), mean and worst per set,
-and studio mode on synthetic studio shots and cleargrasp's real pairs (bench/studio.py).
+the colour fringe and decontamination with before / after crops (bench/fringe.py), and studio
+mode on synthetic studio shots and cleargrasp's real pairs (bench/studio.py).
 Metrics come from evaluation/metrics.py, the same code the tests assert with.
 """
 
@@ -31,6 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench import fringe as bench_fringe
 from bench import quality
 from bench import studio as bench_studio
 from evaluation import metrics
@@ -43,6 +47,8 @@ TILE = 200  # px, long side of each contact-sheet cell
 TARGET_SETS = ("grabcut50", "ebay_synth_products")
 TARGET_IOU_POINTS = 2.0
 TARGET_EDGE_REDUCTION = 0.25
+PREVIOUS = "previous default (one look, no despill)"
+DEFAULT = "default (second look, despill)"
 
 
 def _tile(img: np.ndarray) -> np.ndarray:
@@ -98,13 +104,13 @@ class _Ours:
         self.invokes, self.infer_ms, self.matte_ms = [], [], []
 
 
-def rembg_cutout() -> Callable[[np.ndarray], np.ndarray]:
-    """rgb -> rembg 2.0.86's RGBA cut-out with u2netp (its session made once)."""
+def rembg_cutout(session=None) -> Callable[[np.ndarray], np.ndarray]:  # type: ignore[no-untyped-def]
+    """rgb -> rembg 2.0.86's RGBA cut-out with u2netp (a session made here when none is given)."""
     from rembg import remove
 
     from bench.peers import rembg_session
 
-    session = rembg_session()
+    session = session or rembg_session()
     return lambda rgb: np.asarray(remove(rgb, session=session))
 
 
@@ -186,12 +192,12 @@ def _markdown(machine: str, table: dict, agreement: dict, sets: list[str]) -> st
                 f"{cost.get('invokes', '')} | {cost.get('infer_ms_p50', '')} | {cost.get('matte_ms_p50', '')} |"
             )
         md.append("")
-    if "rembg u2netp" in table and "second look" in table:
+    if "rembg u2netp" in table and DEFAULT in table:
         md += ["### The bar (IoU >= rembg + 2 points, edge-band MAE >= 25% below rembg)", ""]
         for set_name in TARGET_SETS:
             if set_name not in sets:
                 continue
-            rem, ours = table["rembg u2netp"][set_name], table["second look"][set_name]
+            rem, ours = table["rembg u2netp"][set_name], table[DEFAULT][set_name]
             pts = 100 * (ours["iou"] - rem["iou"])
             cut = 1 - ours["edge_mae"] / rem["edge_mae"]
             ok = pts >= TARGET_IOU_POINTS and cut >= TARGET_EDGE_REDUCTION
@@ -212,7 +218,7 @@ def _markdown(machine: str, table: dict, agreement: dict, sets: list[str]) -> st
 
 
 def main(argv: list[str] | None = None) -> int:
-    from edgematte.settings import one_look
+    from edgematte.settings import as_in_c
     from evaluation.machine import machine
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -221,17 +227,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-rembg", action="store_true", help="leave rembg out (no peers extra installed)")
     ap.add_argument("--no-agreement", action="store_true", help="skip the INT8-vs-float agreement table")
     ap.add_argument("--no-studio", action="store_true", help="skip the studio-mode section (bench.studio)")
+    ap.add_argument("--no-fringe", action="store_true", help="skip the fringe and despill section (bench.fringe)")
     args = ap.parse_args(argv)
     if not evalsets.available():
         print(f"eval images not found at {evalsets.eval_root()}")
         return 2
     rows: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
-    cutout = None if args.no_rembg else rembg_cutout()
+    session = None
+    if not args.no_rembg:
+        from bench.peers import rembg_session
+
+        session = rembg_session()
+    cutout = None if session is None else rembg_cutout(session)
     if cutout is not None:
         rows["rembg u2netp"] = lambda rgb: np.ascontiguousarray(cutout(rgb)[..., 3])
-    rows["one look"] = _Ours("u2netp-int8", one_look)
-    rows["second look"] = _Ours("u2netp-int8")
-    rows["second look --best"] = _Ours("u2netp-int8", best=True)
+    rows[PREVIOUS] = _Ours("u2netp-int8", as_in_c)
+    rows[DEFAULT] = _Ours("u2netp-int8")
+    rows[DEFAULT + " --best"] = _Ours("u2netp-int8", best=True)
     for name in args.models:
         rows[name] = _Ours(name)
     table: dict[str, dict] = {row: {} for row in rows}
@@ -243,17 +255,21 @@ def main(argv: list[str] | None = None) -> int:
             table[row][set_name] = res.summary()
             if isinstance(predict, _Ours):
                 table[row][set_name]["cost"] = predict.cost()
-                if row == "second look":
+                if row == DEFAULT:
                     _sheet(row, set_name, res, predict)
             print(f"{row:22} {set_name:24} IoU {res.mean('iou'):.4f} edge {res.mean('edge_mae'):.4f}", flush=True)
     agreement = {} if args.no_agreement else int8_agreement([s for s in args.sets if s in evalsets.BINARY_SETS])
     studio_result = None if args.no_studio else bench_studio.run(cutout)
+    fringe_sets = [s for s in ("grabcut50", "ebay_synth_products") if s in args.sets]
+    fringe_result = None if args.no_fringe or not fringe_sets else bench_fringe.run(fringe_sets, session)
     OUT.mkdir(exist_ok=True)
     m = machine()
     (OUT / "quality.json").write_text(
         json.dumps({"machine": m, "rows": table, "int8_agreement": agreement}, indent=2) + "\n"
     )
     md = _markdown(m, table, agreement, args.sets)
+    if fringe_result is not None:
+        md += "\n".join(bench_fringe.markdown(fringe_result))
     if studio_result is not None:
         md += "\n".join(bench_studio.markdown(studio_result))
     (OUT / "quality.md").write_text(md)

@@ -1,7 +1,7 @@
 """Studio mode measured: synthetic studio shots with exact alpha, and cleargrasp's real pairs.
 
 `python -m bench.studio [--no-rembg]` (bench.quality_report runs the same in its one run)
--> results/studio.json, results/studio_shots.png, results/studio_cleargrasp.png.
+-> results/studio.json, results/studio_shots.jpg, results/studio_cleargrasp.jpg.
 
 - Synthetic shots (evaluation/studio_shots.py: clear glass, clear plastic, a half-transparent
   lemur; an opaque mug and the opaque lemur, whose white fur sits on white; each on white and on
@@ -98,7 +98,7 @@ def run(rembg_cutout: Callable[[np.ndarray], np.ndarray] | None = None) -> dict:
         shots[shot.name] = row
         print(f"{shot.name:24} " + "  ".join(f"{t}: recomp {row[t]['recomposite']:.1f}" for t in tools), flush=True)
     OUT.mkdir(exist_ok=True)
-    cv2.imwrite(str(OUT / "studio_shots.png"), cv2.cvtColor(_stack(sheet), cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(OUT / "studio_shots.jpg"), cv2.cvtColor(_stack(sheet), cv2.COLOR_RGB2BGR))
     summary = {}
     for name in tools:
         for kind, names in (("transparent", studio_shots.TRANSPARENT), ("opaque", studio_shots.OPAQUE)):
@@ -146,7 +146,7 @@ def cleargrasp_pairs(plain, studio) -> dict:  # type: ignore[no-untyped-def]
             cv2.putText(line, label, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (200, 0, 0), 1, cv2.LINE_AA)
             rows.append(line)
     if rows:
-        cv2.imwrite(str(OUT / "studio_cleargrasp.png"), cv2.cvtColor(_stack(rows), cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(OUT / "studio_cleargrasp.jpg"), cv2.cvtColor(_stack(rows), cv2.COLOR_RGB2BGR))
     return out
 
 
@@ -172,10 +172,10 @@ def markdown(result: dict) -> list[str]:
         md.append(f"| {shot} | " + " | ".join(f"{row[t]['recomposite']:.1f}" for t in result["summary"]) + " |")
     md += [
         "",
-        f"Studio stage: p50 {result['studio_ms_p50']} ms per shot (800 x 600). Sheet: `results/studio_shots.png` "
+        f"Studio stage: p50 {result['studio_ms_p50']} ms per shot (800 x 600). Sheet: `results/studio_shots.jpg` "
         "(shot | each tool's cut-out on the new scene | the exact composite).",
         "",
-        "cleargrasp's real pairs (`results/studio_cleargrasp.png`: photo | default | --studio, on the new scene):",
+        "cleargrasp's real pairs (`results/studio_cleargrasp.jpg`: photo | default | --studio, on the new scene):",
         "",
         "| photo | IoU | IoU --studio | studio mode said |",
         "|---|---|---|---|",

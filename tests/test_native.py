@@ -24,7 +24,7 @@ from edgematte.kernels.resize import resize_area_u8, resize_linear_u8
 from edgematte.kernels.sampling import resize_map
 from edgematte.models import resolve
 from edgematte.refine import NO_ALPHA, fit, foreground
-from edgematte.settings import LiveSettings, one_look, still_settings_for
+from edgematte.settings import LiveSettings, as_in_c, still_settings_for
 from edgematte.timings import Timings
 from evaluation import sets as evalsets
 from tests.conftest import read_rgb
@@ -227,6 +227,7 @@ def test_still_refine_matches_the_session_after_the_model(lib, photo):
     from edgematte.still import Session
 
     session = Session("u2netp-int8", threads=2)
+    session.settings = as_in_c(session.settings)  # the library has no despill step
     m = session.matte(photo)
     work = working_image(photo, None, 640)
     c = lib.still_refine(photo, None, work, m.mask_lowres, lib.still_settings(False))
@@ -248,7 +249,7 @@ def test_the_whole_still_path_in_c_on_litert(tmp_path, model):
     out = native.build("cc")
     litert = Path(ai_edge_litert.__file__).parent / "libLiteRt.so"
     session = Session(model, threads=2)
-    session.settings = one_look(session.settings)  # em_cutout looks once (see edgematte.h)
+    session.settings = as_in_c(session.settings)  # em_cutout: one look, no despill (see edgematte.h)
     extra = (
         ["--matting", "--portrait", str(REPO / "models" / "modnet-int8-portrait.tflite")] if "modnet" in model else []
     )

@@ -125,3 +125,46 @@ def test_fringe_shift_sees_the_old_backdrop():
     for bg in ((255, 255, 255), (0, 0, 0)):
         assert abs(metrics.fringe_shift(photo, clean, gt, bg)) < 1.0
         assert metrics.fringe_shift(photo, dirty, gt, bg) > 3.0  # ~4.5: a 4 px ring in a 17 px band
+
+
+def test_despill_takes_alpha_only_from_backdrop_coloured_soft_pixels():
+    """A red product edge on a blue backdrop: soft pixels of pure backdrop colour lose their alpha,
+    soft pixels of mixed colour keep it, and nothing opaque changes."""
+    from edgematte.despill import despill
+    from edgematte.settings import ForegroundSettings
+
+    h, w = 8, 8
+    rgb = np.zeros((h, w, 3), np.uint8)
+    rgb[:] = (20, 40, 200)  # backdrop
+    rgb[:, 4] = (110, 30, 120)  # a true half-and-half edge
+    rgb[:, 5:] = (200, 20, 30)  # product
+    rgba = np.dstack([rgb, np.zeros((h, w), np.uint8)])
+    rgba[:, 3, 3] = 100  # spill: backdrop colour, alpha 100
+    rgba[:, 4, 3] = 115  # the colour says 0.49: at or above the filter's alpha, so it stays
+    rgba[:, 5:, 3] = 255
+    means = np.zeros((4, 4, 6), np.float32)
+    means[..., :3] = np.array([200, 20, 30], np.float32) / 255
+    means[..., 3:] = np.array([20, 40, 200], np.float32) / 255
+    before = rgba.copy()
+    n = despill(rgb, rgba, means, ForegroundSettings())
+    assert n == h  # the spilt column
+    assert (rgba[:, 3, 3] == 0).all()
+    assert np.array_equal(rgba[:, 4], before[:, 4])  # alpha is never raised
+    assert np.array_equal(rgba[:, 5:], before[:, 5:])
+
+
+def test_despill_lowers_the_fringe_and_keeps_iou(u2netp_session):
+    """The default (despill on) against despill off, on ebay_synth_products: the fringe on white
+    drops, IoU and edge-band error do not get worse."""
+    st = u2netp_session.settings
+    off = st.with_(foreground=replace(st.foreground, despill=False))
+    rows = {True: [], False: []}
+    for s in evalsets.samples("ebay_synth_products")[:20]:
+        rgb, gt = quality.read_pair(s)
+        for on, settings in ((True, None), (False, off)):
+            m = u2netp_session.matte(rgb, settings)
+            sc = metrics.score(m.alpha, gt)
+            rows[on].append((sc.iou, sc.edge_mae, metrics.fringe_shift(rgb, m.rgba, gt, (255, 255, 255))))
+    on, no = np.mean(rows[True], axis=0), np.mean(rows[False], axis=0)
+    assert on[0] >= no[0] - 0.002 and on[1] <= no[1] + 0.001
+    assert on[2] < no[2]

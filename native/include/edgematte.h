@@ -100,9 +100,10 @@ typedef struct em_foreground_settings {
     float eps;                  /* regulariser of the weighted means (1e-4) */
 } em_foreground_settings;
 
-/* Everything the still path reads (settings.StillSettings, minus mirror averaging and the
- * second look: run the model twice yourself if you want either, and hand em_still_refine the
- * merged map, any size; the Python runtime's looks.py is the recipe). */
+/* Everything the still path reads (settings.StillSettings, minus mirror averaging, the second
+ * look, despill and studio mode: for the first two run the model twice yourself and hand
+ * em_still_refine the merged map, any size (the Python runtime's looks.py is the recipe); the
+ * other two are not in this library yet). */
 typedef struct em_still_settings {
     int work_long_side;     /* long side of the working image, never upscaled (640) */
     int normalise_peak;     /* scale an unsure map so its peak is 1 (1; matting 0) */

@@ -340,6 +340,11 @@ class Session:
             has_alpha = image.alpha is not None
             src_alpha = image.alpha if has_alpha else NO_ALPHA
             cutout_rgba(image.rgb, rgba, f.coef, means, f.state, src_alpha, has_alpha, s.foreground.enabled)
+        if s.foreground.enabled and s.foreground.despill:
+            from edgematte.despill import despill
+
+            with t.stage("despill"):
+                despill(image.rgb, rgba, means, s.foreground)
         note = ""
         if s.studio.enabled:
             from edgematte import studio
