@@ -61,6 +61,7 @@ def test_process_runs_every_stage_in_order_and_jpeg_is_composed_not_encoded_with
         "refine",
         "foreground",
         "full_res",
+        "despill",
         "compose",
         "encode",
     ]
