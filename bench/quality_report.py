@@ -9,8 +9,11 @@ The rows, every one on the same photos in this run:
   its alpha (needs `pip install -e .[peers]`; `--no-rembg` leaves it out).
 - `previous default`: u2netp INT8 + refinement, one invoke per photo, no despill (what the C
   library runs: settings.as_in_c).
-- `default`: today's (InferSettings.second_look: the subject's crop looked at again when it is
-  small; ForegroundSettings.despill).
+- `u2netp alone`: u2netp INT8 with today's settings (InferSettings.second_look: the subject's
+  crop looked at again when it is small; ForegroundSettings.despill).
+- `modnet alone`: the matting model (the profile's 'portrait') on every photo.
+- `default: auto`: today's default, `--model auto` (routing.py: portraits to the matting model,
+  everything else to u2netp), with the models each set went to.
 - `default --best`: the same with mirror averaging (`--best`).
 - any `--models` given: that model with its defaults.
 For each: IoU, edge-band MAE, the change against rembg, model invokes per photo and the median
@@ -30,6 +33,7 @@ import json
 import statistics
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -47,8 +51,11 @@ TILE = 200  # px, long side of each contact-sheet cell
 TARGET_SETS = ("grabcut50", "ebay_synth_products")
 TARGET_IOU_POINTS = 2.0
 TARGET_EDGE_REDUCTION = 0.25
-PREVIOUS = "previous default (one look, no despill)"
-DEFAULT = "default (second look, despill)"
+AUTO_SLACK_POINTS = 0.5  # auto may trail the better of its two models on a set by at most this
+PREVIOUS = "previous default (u2netp, one look, no despill)"
+U2NETP = "u2netp alone (second look, despill)"
+MODNET = "modnet alone"
+DEFAULT = "default: auto (second look, despill)"
 
 
 def _tile(img: np.ndarray) -> np.ndarray:
@@ -84,24 +91,27 @@ class _Ours:
         self.invokes: list[int] = []
         self.infer_ms: list[float] = []
         self.matte_ms: list[float] = []
+        self.models: list[str] = []
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         m = self.session.matte(rgb)
         st = m.timings.stages
         self.invokes.append(m.invokes)
+        self.models.append(m.model)
         self.infer_ms.append(1000 * (st.get("invoke", 0.0) + st.get("second_look", 0.0)))
-        self.matte_ms.append(1000 * sum(v for k, v in st.items() if k != "decode"))
+        self.matte_ms.append(1000 * sum(v for k, v in st.items() if k != "decode"))  # route included
         return m.alpha
 
-    def cost(self) -> dict[str, float]:
+    def cost(self) -> dict[str, Any]:
         return {
+            "models": {name: self.models.count(name) for name in sorted(set(self.models))},
             "invokes": round(statistics.mean(self.invokes), 3),
             "infer_ms_p50": round(statistics.median(self.infer_ms), 1),
             "matte_ms_p50": round(statistics.median(self.matte_ms), 1),
         }
 
     def reset(self) -> None:
-        self.invokes, self.infer_ms, self.matte_ms = [], [], []
+        self.invokes, self.infer_ms, self.matte_ms, self.models = [], [], [], []
 
 
 def rembg_cutout(session=None) -> Callable[[np.ndarray], np.ndarray]:  # type: ignore[no-untyped-def]
@@ -177,8 +187,8 @@ def _markdown(machine: str, table: dict, agreement: dict, sets: list[str]) -> st
         md += [
             f"### {set_name}",
             "",
-            "| row | IoU | vs rembg | edge MAE | vs rembg | MAE | invokes | infer ms | matte ms |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| row | IoU | vs rembg | edge MAE | vs rembg | MAE | invokes | infer ms | matte ms | models |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row, per_set in table.items():
             r = per_set.get(set_name)
@@ -189,8 +199,20 @@ def _markdown(machine: str, table: dict, agreement: dict, sets: list[str]) -> st
             cost = r.get("cost", {})
             md.append(
                 f"| {row} | {r['iou']:.4f} | {d_iou} | {r['edge_mae']:.4f} | {d_edge} | {r['mae']:.4f} | "
-                f"{cost.get('invokes', '')} | {cost.get('infer_ms_p50', '')} | {cost.get('matte_ms_p50', '')} |"
+                f"{cost.get('invokes', '')} | {cost.get('infer_ms_p50', '')} | {cost.get('matte_ms_p50', '')} | "
+                f"{', '.join(f'{n} {k}' for k, n in cost.get('models', {}).items())} |"
             )
+        md.append("")
+    if all(r in table for r in (U2NETP, MODNET, DEFAULT)):
+        md += [f"### auto against the better of its two models (may trail by at most {AUTO_SLACK_POINTS} points)", ""]
+        for set_name in sets:
+            auto, u2, mod = (table[r].get(set_name) for r in (DEFAULT, U2NETP, MODNET))
+            if auto is None or u2 is None or mod is None:
+                continue
+            best_row, best = max(((U2NETP, u2), (MODNET, mod)), key=lambda kv: kv[1]["iou"])
+            pts = 100 * (auto["iou"] - best["iou"])
+            ok = pts >= -AUTO_SLACK_POINTS
+            md.append(f"- {set_name}: auto {pts:+.2f} points vs {best_row}: {'met' if ok else 'NOT met'}")
         md.append("")
     if "rembg u2netp" in table and DEFAULT in table:
         md += ["### The bar (IoU >= rembg + 2 points, edge-band MAE >= 25% below rembg)", ""]
@@ -242,8 +264,10 @@ def main(argv: list[str] | None = None) -> int:
     if cutout is not None:
         rows["rembg u2netp"] = lambda rgb: np.ascontiguousarray(cutout(rgb)[..., 3])
     rows[PREVIOUS] = _Ours("u2netp-int8", as_in_c)
-    rows[DEFAULT] = _Ours("u2netp-int8")
-    rows[DEFAULT + " --best"] = _Ours("u2netp-int8", best=True)
+    rows[U2NETP] = _Ours("u2netp-int8")
+    rows[MODNET] = _Ours("portrait")
+    rows[DEFAULT] = _Ours("auto")
+    rows[DEFAULT + " --best"] = _Ours("auto", best=True)
     for name in args.models:
         rows[name] = _Ours(name)
     table: dict[str, dict] = {row: {} for row in rows}

@@ -1,4 +1,4 @@
-"""type=auto's routing (serve/routing.py) on labelled eval photos: `python -m bench.routing`.
+"""--model auto and type=auto: the routing (routing.py) on labelled eval photos: `python -m bench.routing`.
 
 Labels come from the file names, so nothing is labelled by us by eye: people are grabcut50's
 person*, rembg_fixtures' girl-*; not people are every ebay_synth_products and
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from edgematte.serve.routing import FACE_SCORE, PersonDetector
+from edgematte.routing import FACE_SCORE, SQUARES, PersonDetector
 from evaluation import sets as evalsets
 from evaluation.machine import machine
 
@@ -82,9 +82,10 @@ def main() -> int:
     OUT.mkdir(exist_ok=True)
     (OUT / "routing.json").write_text(json.dumps(res, indent=2) + "\n")
     md = [
-        "# bench.routing: type=auto, person or product",
+        "# bench.routing: --model auto and type=auto, portrait or product",
         "",
-        f"Machine: {res['machine']}. Face score threshold {FACE_SCORE}. {len(rows)} labelled photos "
+        f"Machine: {res['machine']}. Face score threshold {FACE_SCORE}; looks: the whole photo and squares "
+        f"of {', '.join(str(f) for f in SQUARES)} x its short side. {len(rows)} labelled photos "
         "(labels from file names; see the module notes).",
         "",
         f"- Accuracy: {res['accuracy']}.",

@@ -361,7 +361,7 @@ def build_face_detector(src: Path) -> tuple[bytes, list[Built], dict[str, Any]]:
             original,
             ["pi4", "pi5", "jetson-orin-nano", "desktop-x86", "android-arm64"],
             {"scheme": "as shipped by MediaPipe: float16 weights + DEQUANTIZE, float32 activations"},
-            "Routes type=auto (serve/routing.py): a face says the photo is of a person.",
+            "Routes --model auto and type=auto (routing.py): a big enough face says the photo is a portrait.",
             reference=original,
         )
     ]

@@ -27,7 +27,8 @@ def session_for(model: str | None = None, threads: int | None = None, best: bool
     Parameters
     ----------
     model, threads, best
-        As for `Session`. Defaults None, None, False: the device profile's u2netp.
+        As for `Session`. Defaults None, None, False: 'auto' (portraits to the matting model,
+        everything else to u2netp), in the device profile's variants.
     """
     from edgematte.still import Session
 
@@ -58,8 +59,9 @@ def remove(
     data
         Image-file bytes, a path, a PIL image, or an HxW / HxWx3 / HxWx4 array.
     model
-        Model name, family or alias (see `edgematte models`). Default None: u2netp, the product
-        and general-object model; 'portrait' for people (MODNet matting).
+        Model name, family or alias (see `edgematte models`), or 'auto'. Default None: 'auto'
+        (Session: a portrait goes to MODNet matting when it cuts out the subject u2netp finds,
+        everything else to u2netp); 'product' or 'portrait' always use that model.
     mask_only
         Return the alpha mask alone. Default False.
     bg

@@ -69,6 +69,7 @@ class Finished:
 
     data: bytes
     warnings: list[str] = field(default_factory=list)
+    model: str = ""  # the model that ran (Matte.model), when the work knows it
 
 
 @dataclass
@@ -84,6 +85,7 @@ class FileResult:
     error: str | None = None  # the error's class name when failed (ImageError, OutputError, ...)
     exit_code: int = 0  # the exit code of that class (errors.py)
     warnings: list[str] = field(default_factory=list)
+    model: str = ""  # the model that ran for it ('auto' picks per photo), when the work reports it
 
 
 @dataclass
@@ -101,6 +103,14 @@ class BatchReport:
     def failed(self) -> list[FileResult]:
         """The files that failed."""
         return [r for r in self.results if r.status == "failed"]
+
+    def models(self) -> dict[str, int]:
+        """How many done files each model cut out (empty when the work does not report it)."""
+        out: dict[str, int] = {}
+        for r in self.results:
+            if r.status == "ok" and r.model:
+                out[r.model] = out.get(r.model, 0) + 1
+        return out
 
     def counts(self) -> dict[str, int]:
         """How many files were done, skipped and failed."""
@@ -387,7 +397,7 @@ def run_batch(
                 with timings.stage("write"):
                     write_atomic(j.output, done.data, protect=[j.source])
                 r = FileResult(str(j.source), str(j.output), "ok", "", time.perf_counter() - t0, timings.ms())
-                r.warnings = [*notes, *done.warnings]
+                r.warnings, r.model = [*notes, *done.warnings], done.model
                 settle(r)
             except Exception as exc:
                 settle(_failure(j, exc, t0))
@@ -471,15 +481,16 @@ class CutoutWork:
 
     def post(self, job: Job, inferred: Inferred, timings: Timings) -> Any:
         """Post thread: refine, foreground and the full-size cut-out (`complete`), then compose.
-        Returns the pixels and studio mode's note (in the report's warnings when it declined)."""
+        Returns the pixels, studio mode's note (in the report's warnings when it declined) and
+        the model that ran."""
         m = self.session.complete(inferred)
-        return self.session.render(m, self._output_for(job)), m.studio
+        return self.session.render(m, self._output_for(job)), m.studio, m.model
 
     def finish(self, job: Job, made: Any, timings: Timings) -> Finished:
         """Writer thread: the encode stage."""
-        pixels, studio = made
+        pixels, studio, model = made
         declined = [studio] if studio.startswith("not a studio shot") else []
-        return Finished(self.session.encode(pixels, self._output_for(job), timings), declined)
+        return Finished(self.session.encode(pixels, self._output_for(job), timings), declined, model)
 
 
 class AllFramesWork(CutoutWork):
@@ -505,15 +516,17 @@ class AllFramesWork(CutoutWork):
         """Caller's thread: each frame's cut-out, through the Session's stages."""
         frames, durations = image
         out = self._output_for(job)
-        return [self.session.render(self.session.matte(f, timings=timings), out) for f in frames], durations
+        mattes = [self.session.matte(f, timings=timings) for f in frames]
+        models = sorted({m.model for m in mattes})
+        return [self.session.render(m, out) for m in mattes], durations, ", ".join(models)
 
     def finish(self, job: Job, pixels: Any, timings: Timings) -> Finished:
         """Writer thread: one frame encodes as usual; several as one animated file."""
         from edgematte.encode import encode_frames
 
-        frames, durations = pixels
+        frames, durations, model = pixels
         if len(frames) == 1:
-            return super().finish(job, (frames[0], ""), timings)
+            return super().finish(job, (frames[0], "", model), timings)
         out = self._output_for(job)
         with timings.stage("encode"):
-            return Finished(encode_frames(frames, durations, out.format, quality=out.quality))
+            return Finished(encode_frames(frames, durations, out.format, quality=out.quality), model=model)

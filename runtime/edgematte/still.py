@@ -28,11 +28,16 @@ from edgematte.compositing import Backdrop, Background
 from edgematte.decode import DecodedImage, decode
 from edgematte.errors import OptionError, SessionClosedError
 from edgematte.formats import format_for_path, has_alpha, writable_format
+from edgematte.routing import PERSON, PRODUCT
 from edgematte.settings import FLATTEN_COLOUR, MAX_PIXELS, StillSettings, still_settings_for
 from edgematte.timings import Timings
 
+AUTO = "auto"  # Session(model=...): each photo's model chosen by routing.py
+
 if TYPE_CHECKING:
-    from edgematte.infer import ModelInput
+    from edgematte.infer import ModelInput, ModelStage
+    from edgematte.models import ModelCard
+    from edgematte.routing import PersonDetector
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,9 @@ class Prepared:
     model_input: ModelInput
     settings: StillSettings
     timings: Timings
+    card: ModelCard | None = None  # the model it goes to (None: the session's)
+    kind: str = ""  # under 'auto': 'person' or 'product' (the model's kind of subject); "" otherwise
+    alternative: Prepared | None = None  # 'auto', a portrait: the same photo prepared for the matting model
 
     def notes(self) -> list[str]:
         """The decoded image's warnings (several frames, ...), for the batch report."""
@@ -104,6 +112,7 @@ class Inferred:
     map: np.ndarray  # float32 hxw in 0..1 at the model's resolution (the working size after a second look)
     model: str  # the model that actually ran
     invokes: int = 1  # model invokes this map took (mirror averaging, second look)
+    kind: str = ""  # 'person' or 'product' under 'auto' (whose matte this is); "" for a named model
 
 
 @dataclass
@@ -118,6 +127,7 @@ class Matte:
     timings: Timings
     invokes: int = 1  # model invokes it took: 1, 2 with a second look or mirror averaging, 4 with both
     studio: str = ""  # studio mode's note (what it did, or why the photo is not a studio shot); "" when off
+    kind: str = ""  # under 'auto': 'person' (the matting model's matte) or 'product' (u2netp's); "" otherwise
     _alpha: np.ndarray | None = field(default=None, repr=False)
     _fg: np.ndarray | None = field(default=None, repr=False)
 
@@ -157,7 +167,10 @@ class Session:
     ----------
     model
         A model name ('u2netp-int8'), family ('u2netp') or alias ('product', 'portrait'); see
-        `edgematte models`. Default None: u2netp, in the device profile's variant.
+        `edgematte models`. 'auto': each photo's own choice (routing.py): a portrait (a big
+        enough face) goes to the matting model (MODNet, 'portrait'), anything else to u2netp
+        ('product'), each in the device profile's variant; `Matte.model` names the one that ran.
+        Default None: 'auto'. The matting model loads at the first portrait.
     threads
         Threads for inference (XNNPACK) and the post-processing kernels. Default None: the
         device profile's (2 on x86 desktops, 4 on boards).
@@ -180,7 +193,11 @@ class Session:
         Studio mode (studio.py): on photos with a plain backdrop, alpha inside the product follows
         its difference from the backdrop, so glass stays partly transparent. Default False: it
         would also thin a white product on white. Photos without a smooth backdrop are left as
-        they are (Matte.studio says why).
+        they are (Matte.studio says why). With 'auto', portraits are left out (a white shirt on a
+        white wall would thin).
+    routes
+        For 'auto': {'product': model, 'person': model}, either or both. Default None: 'product'
+        (u2netp) and 'portrait' (MODNet), in the profile's variants. Ignored for a named model.
 
     `matte` takes one photo at a time per Session (a lock bounds memory); use one Session per
     worker thread to process several at once. A batch (batch.run_batch) runs the stages of up
@@ -199,25 +216,43 @@ class Session:
         best: bool = False,
         looks: int | None = None,
         studio: bool = False,
+        routes: dict[str, str] | None = None,
     ):
         from edgematte.infer import ModelStage
         from edgematte.models import resolve
         from edgematte.profiles import get_profile
 
         prof = get_profile(profile)
-        self.card = resolve(model, prof.name)
+        self.auto = model is None or model.strip().lower() == AUTO
+        routes = {PRODUCT: "product", PERSON: "portrait"} | (routes or {})
+        self.card = resolve(routes[PRODUCT] if self.auto else model, prof.name)
         self.threads = threads or prof.threads
-        self.settings = settings or still_settings_for(self.card.kind, best, looks or prof.looks)
+        looks = looks or prof.looks
+        self.settings = settings or still_settings_for(self.card.kind, best, looks)
         if studio:
             self.settings = self.settings.with_(studio=replace(self.settings.studio, enabled=True))
+        self.person_card: ModelCard | None = None  # the matting model, for 'auto'
+        self.person_settings: StillSettings | None = None  # its settings
+        self._router: PersonDetector | None = None
+        if self.auto:
+            from edgematte.routing import PersonDetector
+
+            self.person_card = resolve(routes[PERSON], prof.name)
+            self.person_settings = settings or still_settings_for(self.person_card.kind, best, looks)
+            self._router = PersonDetector()
         self.max_pixels = max_pixels
-        self._model: ModelStage | None = ModelStage(self.card, self.threads)
+        self._stages: dict[str, ModelStage] | None = {self.card.name: ModelStage(self.card, self.threads)}
         self._lock = threading.RLock()  # matte holds it across the stages; infer alone in a pipeline
 
     @property
     def model(self) -> str:
-        """The name of the model this session loaded (its primary card)."""
-        return self.card.name
+        """The model this session runs: its card's name, or 'auto' (then `Matte.model` says which ran)."""
+        return AUTO if self.auto else self.card.name
+
+    @property
+    def models(self) -> list[str]:
+        """The names of every model this session may run: one, or u2netp's and the matting model's for 'auto'."""
+        return [self.card.name] + ([self.person_card.name] if self.person_card is not None else [])
 
     def __enter__(self) -> Session:
         return self
@@ -230,13 +265,38 @@ class Session:
 
         Any later call raises SessionClosedError.
         """
-        self._model = None
+        self._stages = None
+        self._router = None
 
-    def _open_model(self):  # type: ignore[no-untyped-def]
-        model = self._model
-        if model is None:
-            raise SessionClosedError(f"this Session ({self.card.name}) was closed; create a new Session")
-        return model
+    def _open_stages(self) -> dict[str, ModelStage]:
+        stages = self._stages
+        if stages is None:
+            raise SessionClosedError(f"this Session ({self.model}) was closed; create a new Session")
+        return stages
+
+    def _stage_for(self, card: ModelCard) -> ModelStage:
+        """The loaded model for a card, loading it now the first time (the matting model of 'auto')."""
+        from edgematte.infer import ModelStage
+
+        stages = self._open_stages()
+        if card.name not in stages:
+            with self._lock:
+                if card.name not in stages:
+                    stages[card.name] = ModelStage(card, self.threads)
+        return stages[card.name]
+
+    def route(self, image: DecodedImage) -> ModelCard:
+        """Which model this photo goes to: the session's, or for 'auto' the router's choice (routing.py).
+
+        Parameters
+        ----------
+        image
+            The decoded photo.
+        """
+        router = self._router
+        if router is None or self.person_card is None:
+            return self.card
+        return self.person_card if router.kind(image.rgb) == PERSON else self.card
 
     # -- decode ---------------------------------------------------------------------------------
 
@@ -250,7 +310,7 @@ class Session:
         timings
             Where to record the 'decode' stage. Default None: not recorded.
         """
-        self._open_model()
+        self._open_stages()
         if isinstance(data, DecodedImage):
             return data
         t = timings if timings is not None else Timings()
@@ -259,7 +319,13 @@ class Session:
 
     # -- prepare, infer, refine, foreground, cut-out ---------------------------------------------
 
-    def prepare(self, data: Any, settings: StillSettings | None = None, timings: Timings | None = None) -> Prepared:
+    def prepare(
+        self,
+        data: Any,
+        settings: StillSettings | None = None,
+        timings: Timings | None = None,
+        kind: str | None = None,
+    ) -> Prepared:
         """The prepare stage: the working image and the model's input (no interpreter: any thread).
 
         Parameters
@@ -267,25 +333,56 @@ class Session:
         data
             Anything `decode` takes (decoded here first when it is not a DecodedImage).
         settings
-            This photo's StillSettings, kept for its later stages. Default None: the session's.
+            This photo's StillSettings, kept for its later stages. Default None: the session's
+            for the model the photo goes to.
         timings
             Timings to add the stages to. Default None: a new one (in `Matte.timings` at the end).
+
+        kind
+            For 'auto' only: 'person' (the matting model alone) or 'product' (u2netp alone), as
+            remove.bg's `type`. Default None: routed (routing.py).
+
+        With 'auto', the 'route' stage (routing.py) first asks whether the photo is a portrait;
+        a portrait is prepared for both models (see `infer`).
         """
+        if kind not in (None, PERSON, PRODUCT):
+            raise OptionError(f"kind must be '{PERSON}' or '{PRODUCT}', not {kind!r}")
+        if kind is not None and self.person_card is None:
+            raise OptionError(f"kind={kind!r} needs Session('auto'); this one runs {self.card.name} only")
+        t = timings if timings is not None else Timings()
+        image = self.decode(data, t)
+        if kind == PERSON and self.person_card is not None:
+            return self._prepare_for(self.person_card, image, settings, t, PERSON)
+        portrait = False
+        if self._router is not None and kind is None:
+            with t.stage("route"):
+                portrait = self.route(image) is self.person_card
+        p = self._prepare_for(self.card, image, settings, t, PRODUCT if self.auto else "")
+        if portrait and self.person_card is not None:
+            p.alternative = self._prepare_for(self.person_card, image, settings, t, PERSON)
+        return p
+
+    def _prepare_for(
+        self, card: ModelCard, image: DecodedImage, settings: StillSettings | None, t: Timings, kind: str
+    ) -> Prepared:
         from edgematte.infer import working_image
         from edgematte.kernels import use_threads
 
-        s = settings or self.settings
-        t = timings if timings is not None else Timings()
-        model = self._open_model()
-        image = self.decode(data, t)
+        model = self._stage_for(card)
+        s = settings or (self.person_settings if card is self.person_card else None) or self.settings
         use_threads(self.threads)  # Numba's thread count is per thread: a batch's reader runs this
         with t.stage("prepare"):
             work = working_image(image.rgb, image.alpha, s.work_long_side)
-        return Prepared(image, work, model.prepare(work, t), s, t)
+        return Prepared(image, work, model.prepare(work, t), s, t, card, kind)
 
     def infer(self, p: Prepared, temporal: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> Inferred:
         """The infer stage: one look (two invokes with mirror averaging), and a second look on the
         subject's crop when the first shows a small subject (looks.py); one photo at a time per Session.
+
+        A portrait under 'auto' (`p.alternative`) also goes through the matting model, whose
+        matte is kept when it cuts out the same subject as u2netp's map (routing.same_subject):
+        MODNet then gives the hair its soft alpha; otherwise the photo's subject is something
+        the person holds or stands by (a product shot with a model), and u2netp's map is kept.
 
         Parameters
         ----------
@@ -294,9 +391,22 @@ class Session:
         temporal
             For frames of a video: the temporal stage between infer and refine, called with
             (model input, model map) and returning the map to refine (live.temporal.Stabiliser).
-            Frames get no second look. Default None: a photo, no temporal stage.
+            Frames get no second look and no second model. Default None: a photo, no temporal stage.
         """
-        model = self._open_model()
+        first = self._infer_one(p, temporal)
+        if p.alternative is None or temporal is not None:
+            return first
+        from edgematte.routing import same_subject
+
+        matting = self._infer_one(p.alternative, None)
+        invokes = first.invokes + matting.invokes
+        with p.timings.stage("route"):
+            keep = same_subject(first.map, matting.map)
+        chosen = matting if keep else first
+        return replace(chosen, invokes=invokes)
+
+    def _infer_one(self, p: Prepared, temporal: Callable[[np.ndarray, np.ndarray], np.ndarray] | None) -> Inferred:
+        model = self._stage_for(p.card or self.card)
         infer_settings = p.settings.infer
         if temporal is not None and infer_settings.second_look:
             # Frames keep one look: the temporal stage compares maps of the same framing, and a
@@ -308,7 +418,7 @@ class Session:
         if temporal is not None:
             with p.timings.stage("temporal"):
                 model_map = temporal(prediction.input, model_map)
-        return Inferred(p, model_map, prediction.card.name, prediction.invokes)
+        return Inferred(p, model_map, prediction.card.name, prediction.invokes, p.kind)
 
     def complete(self, i: Inferred) -> Matte:
         """refine (guided filter at the working size), foreground (blur-fusion colour means) and
@@ -354,7 +464,7 @@ class Session:
                 if backdrop is not None:
                     clear = studio.apply(image.rgb, rgba, backdrop, s.studio)
                     note += f"; {100 * clear:.0f}% of the subject made clear"
-        return Matte(image.rgb, rgba, i.map, i.model, t, i.invokes, note)
+        return Matte(image.rgb, rgba, i.map, i.model, t, i.invokes, note, i.kind)
 
     def matte(
         self,
@@ -362,6 +472,7 @@ class Session:
         settings: StillSettings | None = None,
         timings: Timings | None = None,
         temporal: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+        kind: str | None = None,
     ) -> Matte:
         """Everything between decode and compose: the alpha and foreground colours of one photo.
 
@@ -376,13 +487,15 @@ class Session:
         temporal
             For frames of a video: the temporal stage between infer and refine (see `infer`).
             Default None: a photo, no temporal stage.
+        kind
+            For 'auto': 'person' or 'product' to skip the routing (see `prepare`). Default None.
 
-        The stages, in order: `prepare` (the working image, then the model's input), `infer`
+        The stages, in order: `prepare` (the route with 'auto', the working image, then the model's input), `infer`
         (one look or two, see `infer`), `complete` (refine, foreground, full_res).
         One photo at a time per Session goes through all of them here (memory stays bounded).
         """
         with self._lock:
-            return self.complete(self.infer(self.prepare(data, settings, timings), temporal))
+            return self.complete(self.infer(self.prepare(data, settings, timings, kind), temporal))
 
     # -- compose --------------------------------------------------------------------------------
 
@@ -404,7 +517,7 @@ class Session:
         """
         from edgematte.kernels import use_threads
 
-        self._open_model()
+        self._open_stages()
         use_threads(self.threads)
         with m.timings.stage("compose"):
             if out.mask_only:

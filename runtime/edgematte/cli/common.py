@@ -17,7 +17,15 @@ import typer
 if TYPE_CHECKING:
     from edgematte.batch import FileWork, Job
 
-ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model name, family or alias (see `models`).")]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model name, family or alias (see `models`), or auto (the default): portraits to the "
+        "matting model, everything else to u2netp.",
+    ),
+]
 ThreadsOpt = Annotated[
     int | None,
     typer.Option(
@@ -123,6 +131,9 @@ def run_files(
             "(run the same command again to resume)"
         )
     elif not quiet and (len(jobs) > 1 or c["skipped"] or report):
+        ran = result.models()
+        if model == "auto" and ran:  # say which model each photo went to
+            model = "auto: " + ", ".join(f"{n} {name}" for name, n in sorted(ran.items(), key=lambda kv: -kv[1]))
         typer.echo(
             f"{c['ok']} done, {c['skipped']} skipped, {c['failed']} failed in "
             f"{time.perf_counter() - t0:.1f} s ({model})",

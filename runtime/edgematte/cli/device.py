@@ -44,6 +44,10 @@ def models(
         else:
             reason = f"profile {prof.name} default"
         typer.echo(f"  {fam:17} -> {card.name:22} {reason}")
+    typer.echo(
+        f"  --model auto (the default): a portrait -> {resolve('portrait', prof.name).name} when it cuts out the "
+        f"subject {resolve('product', prof.name).name} finds, anything else -> {resolve('product', prof.name).name}"
+    )
     if not any(tuned_choice(f, prof.name) for f in FAMILIES):
         typer.echo(f"  (not tuned: `edgematte tune` times the variants here and stores the fastest in {tuned_path()})")
 

@@ -11,7 +11,6 @@ same Session stages as the CLI. Importing this package loads nothing heavy.
     params.py     remove.bg's parameters -> a CutoutRequest (and rembg's)
     layout.py     crop, scale, position and the contact shadow of a cut-out
     cutout.py     one request through the still path: decode, size, matte, layout, compose, encode
-    routing.py    type=auto: person (matting model) or product (u2netp), from the selfie segmenter
     fetch.py      image_url: public http(s) only, size-capped, pinned to the checked address
     pool.py       the fixed pool of models and the bounded queue (429 when full)
     metrics.py    Prometheus text: requests by status, latency histogram, queue depth, memory

@@ -222,7 +222,7 @@ def routes(svc: Service) -> list[Any]:
             raise ApiError(400, f"fill must be a number 0.05..1, not {fill!r}", "invalid_parameter") from None
 
         def job(models: WorkerModels):  # type: ignore[no-untyped-def]
-            return compose_verb(data, preset, fill=fill_v, session=models.sessions["product"])
+            return compose_verb(data, preset, fill=fill_v, session=models.session)
 
         made = await svc.pool.submit(request.state.place, job)  # type: ignore[union-attr]
         media = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "TIFF": "image/tiff"}
@@ -241,7 +241,7 @@ def routes(svc: Service) -> list[Any]:
             raise ApiError(400, "send the product photo as the multipart field 'file'", "missing_source")
         preset = fields.get("preset")
         report = await svc.pool.submit(  # type: ignore[union-attr]
-            request.state.place, lambda models: check_verb(data, preset, session=models.sessions["product"])
+            request.state.place, lambda models: check_verb(data, preset, session=models.session)
         )
         return JSONResponse(report.as_dict())
 

@@ -26,18 +26,16 @@ MEDIA = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "zip": "
 
 @dataclass
 class WorkerModels:
-    """One worker's loaded models: a Session per kind of subject and the person detector.
+    """One worker's loaded models: an 'auto' Session (u2netp, the matting model and the router).
 
     Parameters
     ----------
-    sessions
-        'person' and 'product' -> a Session (each with its model loaded).
-    detector
-        routing.PersonDetector for type=auto.
+    session
+        Session('auto') with the service's models per kind: type=auto is routed as
+        `--model auto` is (routing.py), type=person and type=product run one model.
     """
 
-    sessions: dict[str, Session]
-    detector: object
+    session: Session
 
     @classmethod
     def load(cls, models: dict[str, str], threads: int | None, profile: str | None, max_pixels: int) -> WorkerModels:
@@ -46,22 +44,18 @@ class WorkerModels:
         Parameters
         ----------
         models
-            Kind -> model name (ServeConfig.models).
+            Kind ('person', 'product') -> model name (ServeConfig.models).
         threads, profile, max_pixels
             As for Session.
         """
-        from edgematte.serve.routing import PersonDetector
-
-        sessions = {k: Session(m, threads=threads, profile=profile, max_pixels=max_pixels) for k, m in models.items()}
-        detector = PersonDetector()
+        session = Session("auto", threads=threads, profile=profile, max_pixels=max_pixels, routes=models)
         # Warm-up: one small photo through every model and kernel now, so the first request does
         # not pay the kernels' first-call cost (seconds with Numba's cache cold).
         warm = np.full((96, 128, 3), 128, np.uint8)
         warm[24:72, 40:88] = (200, 60, 40)
-        detector.is_person(warm)
-        for s in sessions.values():
-            s.matte(warm)
-        return cls(sessions, detector)
+        session.matte(warm)  # routed: the detector and u2netp
+        session.matte(warm, kind="person")  # the matting model
+        return cls(session)
 
 
 @dataclass
@@ -151,13 +145,10 @@ def make_cutout(models: WorkerModels, data: bytes, req: CutoutRequest, max_pixel
     max_pixels
         The service's decoded-pixel limit (also for a background image).
     """
-    any_session = models.sessions["product"]
-    image = any_session.decode(data)
-    kind = req.kind
-    if kind == "auto":
-        kind = "person" if models.detector.is_person(image.rgb) else "product"  # type: ignore[attr-defined]
-    session = models.sessions[kind]
-    m = session.matte(fit_size(image, req.max_pixels))
+    session = models.session
+    image = session.decode(data)
+    m = session.matte(fit_size(image, req.max_pixels), kind=None if req.kind == "auto" else req.kind)
+    kind = m.kind
     rgba = m.rgba
     if req.crop:
         rgba = crop(rgba, req)
