@@ -451,7 +451,8 @@ worktree)
     ;;
 esac
 # The first line of README.md's first fenced code block that is not a comment.
-README_CMD=$(readme_src | awk '/^```/ { if (inb) exit; inb = 1; next } inb && NF && $1 !~ /^#/ { print; exit }')
+# awk reads to the end (no early exit): under pipefail an early exit is a SIGPIPE (141) for git show.
+README_CMD=$(readme_src | awk 'done { next } /^```/ { if (inb) done = 1; inb = 1; next } inb && NF && $1 !~ /^#/ { print; done = 1 }')
 [[ $README_CMD == pip\ install* ]] || die "README.md's first command is not a pip install: '$README_CMD'"
 log "tree: $TREE_DESC"
 log "README's first command: $README_CMD"
