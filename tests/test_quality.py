@@ -6,6 +6,7 @@ reproduces them: IoU 0.7994 / 0.8503 / 0.4544 / 0.3803, edge MAE 0.1196 / 0.1351
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import cv2
@@ -151,6 +152,40 @@ def test_despill_takes_alpha_only_from_backdrop_coloured_soft_pixels():
     assert (rgba[:, 3, 3] == 0).all()
     assert np.array_equal(rgba[:, 4], before[:, 4])  # alpha is never raised
     assert np.array_equal(rgba[:, 5:], before[:, 5:])
+
+
+def test_despill_is_continuous_at_its_cut_offs():
+    """Backdrop-coloured soft pixels just below and just above `despill_below` (and around the
+    separation cut-off) get nearly the same alpha: no cut-off turns a last-bit difference
+    between two CPUs into a jump of a hundred levels."""
+    from edgematte.despill import despill
+    from edgematte.settings import ForegroundSettings
+
+    s = ForegroundSettings()
+
+    def after(alpha: int, backdrop: tuple[int, int, int]) -> int:
+        rgb = np.zeros((2, 2, 3), np.uint8)
+        rgb[:] = backdrop  # the pixel has the backdrop's own colour: full correction = alpha 0
+        rgba = np.dstack([rgb, np.full((2, 2), alpha, np.uint8)])
+        means = np.zeros((2, 2, 6), np.float32)
+        means[..., :3] = np.array([200, 20, 30], np.float32) / 255
+        means[..., 3:] = np.array(backdrop, np.float32) / 255
+        despill(rgb, rgba, means, s)
+        return int(rgba[0, 0, 3])
+
+    cut = round(255 * s.despill_below)
+    steps = [after(a, (20, 40, 200)) for a in range(cut - 20, cut + 21)]
+    assert steps[0] == 0 and steps[-1] == cut + 20  # fully judged far below, untouched far above
+    assert max(abs(x - y) for x, y in itertools.pairwise(steps)) <= 15  # no jump at the cut-off
+    # Separation: the subject colour vs backdrops ever closer to it, around despill_separation.
+    f = np.array([200, 20, 30], np.float32)
+    away = np.array([-1.0, 1.0, 1.0], np.float32) / np.sqrt(3)
+    seps = np.linspace(0.8, 1.2, 41) * s.despill_separation * 255
+    out = [after(90, tuple(np.clip(f + d * away, 0, 255).round().astype(int))) for d in seps]
+    assert out[0] == 90 and out[-1] < 20
+    # The ramp spans ~6 colour levels here and the backdrop is rounded to whole levels: steps of
+    # up to a third of the way, never the whole 90 at once.
+    assert max(abs(x - y) for x, y in itertools.pairwise(out)) <= 30
 
 
 def test_despill_lowers_the_fringe_and_keeps_iou(u2netp_session):

@@ -10,7 +10,8 @@ between them, alpha_c = (I - B~) . (F~ - B~) / |F~ - B~|^2 (the colour-line esti
 Bayesian and closed-form matting, per pixel). A pixel that sits at the backdrop end of its
 line keeps at most alpha_c + `slack` of its alpha; alpha is never raised, pixels the filter
 made mostly subject (alpha >= `despill_below`) are left alone, and where F~ and B~ are too
-alike to tell apart (a white product on white) nothing changes. Its colour stays blur fusion's
+alike to tell apart (a white product on white) nothing changes. Both cut-offs are ramps
+(`despill_ramp`), so no alpha jumps where a pixel crosses one. Its colour stays blur fusion's
 (recomputing it with the lower alpha, or clearing it, measured worse against lemur_cc0's exact
 colours).
 
@@ -49,7 +50,7 @@ def despill(rgb: np.ndarray, rgba: np.ndarray, means: np.ndarray, s: ForegroundS
         h'xw'x6 float32 [F~, B~] in 0..1 (refine.foreground), sampled as the kernel samples them.
     s
         `despill_separation` (how different F~ and B~ must be), `despill_below` (which soft
-        pixels are judged) and `despill_slack`.
+        pixels are judged), `despill_slack` and `despill_ramp` (the width of both cut-offs).
 
     Returns
     -------
@@ -67,8 +68,13 @@ def despill(rgb: np.ndarray, rgba: np.ndarray, means: np.ndarray, s: ForegroundS
     dd = (d * d).sum(axis=1)
     t = ((i - b) * d).sum(axis=1) / np.maximum(dd, 1e-8)
     a = a8[ys, xs].astype(np.float32) * np.float32(1.0 / 255.0)
-    judge = (dd >= s.despill_separation**2) & (a < s.despill_below)
-    new = np.where(judge, np.minimum(a, np.clip(t, 0.0, 1.0) + s.despill_slack), a)
+    ramp = max(s.despill_ramp, 1e-6)
+    # How much of the correction applies: 1 well inside both cut-offs, 0 outside, linear between.
+    by_alpha = np.clip((s.despill_below + ramp / 2 - a) / ramp, 0.0, 1.0)
+    sep = max(s.despill_separation, 1e-6)
+    by_separation = np.clip((np.sqrt(dd) / sep - (1 - ramp)) / (2 * ramp), 0.0, 1.0)
+    w = by_alpha * by_separation
+    new = a - w * (a - np.minimum(a, np.clip(t, 0.0, 1.0) + s.despill_slack))
     lower = new < a - 0.5 / 255.0
     if not lower.any():
         return 0

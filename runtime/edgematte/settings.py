@@ -150,6 +150,13 @@ class ForegroundSettings:
     despill_slack
         Alpha a judged pixel keeps above its colour estimate. Default 0: 0.1 left more fringe on
         every set and did not gain IoU.
+    despill_ramp
+        Width of the ramps that replace the two cut-offs above, so despill is continuous: the
+        full correction below `despill_below - ramp / 2`, none above `despill_below + ramp / 2`,
+        and likewise from `(1 - ramp) x` to `(1 + ramp) x despill_separation`. Default 0.1:
+        with hard cut-offs a pixel at alpha 0.749 lost all of it and its neighbour at 0.751
+        kept it, so the last bit of float arithmetic (an ARM CPU against x86) moved single
+        pixels by up to 204 levels (the arm64 check).
     """
 
     enabled: bool = True
@@ -161,6 +168,7 @@ class ForegroundSettings:
     despill_separation: float = 0.12
     despill_below: float = 0.75
     despill_slack: float = 0.0
+    despill_ramp: float = 0.1
 
 
 @dataclass(frozen=True)
