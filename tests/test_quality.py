@@ -174,18 +174,18 @@ def test_despill_is_continuous_at_its_cut_offs():
         return int(rgba[0, 0, 3])
 
     cut = round(255 * s.despill_below)
-    steps = [after(a, (20, 40, 200)) for a in range(cut - 20, cut + 21)]
-    assert steps[0] == 0 and steps[-1] == cut + 20  # fully judged far below, untouched far above
-    assert max(abs(x - y) for x, y in itertools.pairwise(steps)) <= 15  # no jump at the cut-off
+    half = round(255 * s.despill_ramp / 2) + 6
+    steps = [after(a, (20, 40, 200)) for a in range(cut - half, cut + half + 1)]
+    assert steps[0] == 0 and steps[-1] == cut + half  # fully judged far below, untouched far above
+    assert max(abs(x - y) for x, y in itertools.pairwise(steps)) <= 4  # no jump at the cut-off
     # Separation: the subject colour vs backdrops ever closer to it, around despill_separation.
     f = np.array([200, 20, 30], np.float32)
     away = np.array([-1.0, 1.0, 1.0], np.float32) / np.sqrt(3)
-    seps = np.linspace(0.8, 1.2, 41) * s.despill_separation * 255
+    seps = np.linspace(1 - 1.5 * s.despill_ramp, 1 + 1.5 * s.despill_ramp, 41) * s.despill_separation * 255
     out = [after(90, tuple(np.clip(f + d * away, 0, 255).round().astype(int))) for d in seps]
     assert out[0] == 90 and out[-1] < 20
-    # The ramp spans ~6 colour levels here and the backdrop is rounded to whole levels: steps of
-    # up to a third of the way, never the whole 90 at once.
-    assert max(abs(x - y) for x, y in itertools.pairwise(out)) <= 30
+    # The backdrop is rounded to whole levels: steps of a few levels, never the whole 90 at once.
+    assert max(abs(x - y) for x, y in itertools.pairwise(out)) <= 15
 
 
 def test_despill_lowers_the_fringe_and_keeps_iou(u2netp_session):
