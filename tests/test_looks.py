@@ -61,15 +61,15 @@ def _scene(h: int, w: int, box: tuple[int, int, int, int]) -> np.ndarray:
 
 
 def test_a_small_subject_gets_a_second_invoke_and_a_filling_one_does_not(u2netp_session):
-    small = u2netp_session.matte(_scene(480, 640, (200, 280, 280, 380)))
-    assert small.invokes == 2 and "second_look" in small.timings.stages
+    small = u2netp_session.matte(_scene(480, 640, (160, 320, 220, 420)))  # ~8% of the frame: no wide look
+    assert small.invokes == 2 and "second_look" in small.timings.stages and "wide_look" not in small.timings.stages
     assert small.mask_lowres.shape == (480, 640)  # merged at the working size
     big = u2netp_session.matte(_scene(480, 640, (5, 475, 5, 635)))
     assert big.invokes == 1 and "second_look" not in big.timings.stages
 
 
 def test_one_look_and_frames_take_a_single_invoke(u2netp_session):
-    photo = _scene(480, 640, (200, 280, 280, 380))
+    photo = _scene(480, 640, (200, 280, 280, 380))  # ~2% of the frame: a photo would take the wide look too
     assert u2netp_session.matte(photo, one_look(u2netp_session.settings)).invokes == 1
     seen: list[tuple[int, ...]] = []
 
@@ -86,14 +86,48 @@ def test_mirror_averaging_doubles_both_looks(u2netp_session):
 
     st = u2netp_session.settings
     best = st.with_(infer=replace(st.infer, tta_flip=True))
-    assert u2netp_session.matte(_scene(480, 640, (200, 280, 280, 380)), best).invokes == 4
+    assert u2netp_session.matte(_scene(480, 640, (160, 320, 220, 420)), best).invokes == 4
+
+
+def test_subject_share_and_wider_subject():
+    m = np.zeros((10, 20), np.float32)
+    m[:2, :5] = 0.7
+    m[5, 5] = 0.5  # not above 0.5
+    assert looks.subject_share(m) == pytest.approx(10 / 200)
+    wide = np.zeros((5, 5), np.float32)
+    wide[0, :2] = 0.9  # 2 / 25 = 8% of the frame, at its own resolution
+    assert looks.wider_subject(m, wide)
+    assert not looks.wider_subject(wide, m)
+    assert not looks.wider_subject(m, m)  # ties keep the first look
+
+
+def test_the_wide_look_runs_only_when_the_first_look_finds_almost_nothing(u2netp_session):
+    blank = np.full((480, 640, 3), 128, np.uint8)  # nothing to find at any size
+    m = u2netp_session.matte(blank)
+    assert "wide_look" in m.timings.stages and m.invokes == 2  # looked, found no more: the first map stands
+    assert m.mask_lowres.shape == (320, 320)
+    filling = u2netp_session.matte(_scene(480, 640, (5, 475, 5, 635)))
+    assert "wide_look" not in filling.timings.stages
+
+
+def test_the_wide_look_is_the_same_model_at_another_size(sample_jpg):
+    """A model of another family (the selfie segmenter) never borrows u2netp's coarse variant."""
+    from edgematte import Session
+
+    with Session("selfie-general-fp32") as s:
+        assert s.settings.infer.wide_look
+        m = s.matte(np.full((480, 640, 3), 128, np.uint8))
+        assert "wide_look" not in m.timings.stages and m.invokes == 1
 
 
 def test_defaults_second_look_for_segmentation_only():
     assert still_settings_for("segmentation").infer.second_look
+    assert still_settings_for("segmentation").infer.wide_look
     assert still_settings_for("segmentation", best=True).infer.second_look
     assert not still_settings_for("matting").infer.second_look
+    assert not still_settings_for("matting").infer.wide_look
     assert not one_look(still_settings_for("segmentation")).infer.second_look
+    assert not one_look(still_settings_for("segmentation")).infer.wide_look
 
 
 @pytest.mark.needs_eval
@@ -108,6 +142,21 @@ def test_the_second_look_finds_a_thin_part_the_first_look_lost(u2netp_session):
     once = metrics.iou(u2netp_session.matte(rgb, one_look(u2netp_session.settings)).alpha, gt, sample.ignore)
     twice = metrics.iou(u2netp_session.matte(rgb).alpha, gt, sample.ignore)
     assert twice > once + 0.15, (once, twice)
+
+
+@pytest.mark.needs_eval
+def test_the_wide_look_finds_a_subject_the_first_look_missed(u2netp_session):
+    """grabcut50's scissors: at 320 x 320 the open blades read as background; at 160 x 160 they do not."""
+    from bench import quality
+    from evaluation import metrics
+    from evaluation import sets as evalsets
+
+    sample = next(s for s in evalsets.samples("grabcut50") if s.name == "scissors")
+    rgb, gt = quality.read_pair(sample)
+    once = metrics.iou(u2netp_session.matte(rgb, one_look(u2netp_session.settings)).alpha, gt, sample.ignore)
+    m = u2netp_session.matte(rgb)
+    assert "wide_look" in m.timings.stages
+    assert metrics.iou(m.alpha, gt, sample.ignore) > once + 0.5, once
 
 
 def test_the_profile_decides_the_looks_unless_the_caller_does():

@@ -56,7 +56,7 @@ class Prediction:
     map: np.ndarray  # float32 in 0..1: the model's resolution, letterbox removed (the working size after a second look)
     card: ModelCard  # the model that actually ran (the orientation twin, when it was picked)
     input: np.ndarray  # hxwx3 uint8: what the model saw, letterbox removed (the temporal stage reads it)
-    invokes: int = 1  # how many times the model ran for this map (mirror averaging, second look)
+    invokes: int = 1  # how many times a model ran for this map (mirror averaging, wide and second look)
 
 
 def work_size(width: int, height: int, long_side: int) -> tuple[int, int]:
@@ -133,6 +133,7 @@ class ModelStage:
         self.card = card
         self.threads = threads
         self._engines: list[tuple[ModelCard, Engine]] = [(card, Engine(verified_path(card), threads))]
+        self._wide: ModelStage | None = None  # the wide look's coarse model, loaded at its first use
         pair = orientation_pair(card)
         if pair is not None:
             self._engines.append((pair, Engine(verified_path(pair), threads)))
@@ -169,19 +170,25 @@ class ModelStage:
         m
             From `prepare`.
         s
-            Mirror averaging, peak normalisation and the second look (InferSettings).
+            Mirror averaging, peak normalisation, the wide and the second look (InferSettings).
         t
-            Timings to record the 'invoke' stage in (and 'second_look' when one is taken).
+            Timings to record the 'invoke' stage in (and 'wide_look' / 'second_look' when taken).
         """
         with t.stage("invoke"):
             y = self._look(m.engine, m.x, m.box, s)
-        invokes = 2 if s.tta_flip else 1
+        per_look = 2 if s.tta_flip else 1
+        invokes = per_look
         box = m.box
         seen = m.x[box.top : box.top + box.height, box.left : box.left + box.width]
+        if s.wide_look and self._wants_wide_look(y, s):
+            invokes += per_look
+            wide = self._wide_look(m, y, s, t)
+            if wide is not None:
+                y = wide
         if s.second_look:
             merged = self._second_look(m, y, s, t)
             if merged is not None:
-                y, invokes = merged, invokes * 2
+                y, invokes = merged, invokes + per_look
         return Prediction(y, m.card, seen, invokes)
 
     def _look(self, engine: Engine, x: np.ndarray, box: Letterbox, s: InferSettings) -> np.ndarray:
@@ -195,6 +202,38 @@ class ModelStage:
             if s.peak_floor <= peak < 1.0:
                 y = y * np.float32(1.0 / peak)
         return y
+
+    def _wide_stage(self, s: InferSettings) -> ModelStage | None:
+        """The coarse model of the wide look (loaded at its first use), or None when it is not this
+        model's family (another model's map would not be the same model's view)."""
+        from edgematte.models import resolve
+
+        if self._wide is None or self._wide.card.name != s.wide_look_model:
+            card = resolve(s.wide_look_model)
+            if card.family != self.card.family or card.name == self.card.name:
+                return None
+            self._wide = ModelStage(card, self.threads)
+        return self._wide
+
+    def _wants_wide_look(self, first: np.ndarray, s: InferSettings) -> bool:
+        """Whether the wide look runs: the first look found (almost) no subject and the coarse model
+        is this model's family."""
+        from edgematte import looks
+
+        return looks.subject_share(first) < s.wide_look_below and self._wide_stage(s) is not None
+
+    def _wide_look(self, m: ModelInput, first: np.ndarray, s: InferSettings, t: Timings) -> np.ndarray | None:
+        """The wide look (looks.py): the whole working image through the coarse model; its map when
+        it found more subject than the first look, else None (the first stands)."""
+        from edgematte import looks
+
+        stage = self._wide_stage(s)
+        assert stage is not None  # _wants_wide_look said so
+        with t.stage("wide_look"):
+            card, engine = stage.pick(*m.work.shape[:2])
+            x, box = prepare_input(m.work, card.input_hw, card.resize)
+            wide = self._look(engine, x, box, s)
+        return wide if looks.wider_subject(first, wide) else None
 
     def _second_look(self, m: ModelInput, first: np.ndarray, s: InferSettings, t: Timings) -> np.ndarray | None:
         """The second look (looks.py) on the subject's crop of the working image, merged with the

@@ -13,6 +13,14 @@ first look stands.
 When the subject already fills most of the frame the crop would show the model the same
 picture, so there is no second invoke (`InferSettings.second_look_max_area`).
 
+Before that, the wide look: when the first look finds (almost) no subject (`subject_share` under
+`InferSettings.wide_look_below`), the same model looks at the whole photo at a coarser input
+(`wide_look_model`, 160 x 160 for u2netp). A subject that fills much of the frame or is busy
+with its own texture can read as background at 320 x 320, where each unit of the network sees
+a smaller part of the scene, and as one object at 160 x 160. The wide map replaces the first
+when it finds more subject (`wider_subject`); the second look then crops around what it found.
+A photo whose first look found a subject never pays for it.
+
 Plain NumPy: a box, two bilinear resizes (kernels/sampling.resize_map) and a select.
 """
 
@@ -50,6 +58,29 @@ class Crop:
     def area_fraction(self, height: int, width: int) -> float:
         """The crop's share of a height x width image."""
         return self.height * self.width / float(height * width)
+
+
+def subject_share(model_map: np.ndarray) -> float:
+    """The share of the frame the map calls subject (map > 0.5): 0..1.
+
+    Parameters
+    ----------
+    model_map
+        A look's map (float32 0..1, any resolution).
+    """
+    return float(np.count_nonzero(model_map > SUBJECT_THRESHOLD)) / max(1, model_map.size)
+
+
+def wider_subject(first: np.ndarray, wide: np.ndarray) -> bool:
+    """Whether the wide look found more subject than the first look (then its map replaces the first).
+
+    Parameters
+    ----------
+    first, wide
+        The two looks' maps over the whole photo (float32 0..1, each at its model's resolution:
+        compared by share of the frame). Ties keep the first look.
+    """
+    return subject_share(wide) > subject_share(first)
 
 
 def subject_crop(model_map: np.ndarray, work_hw: tuple[int, int], pad: float) -> Crop | None:

@@ -28,7 +28,7 @@ from edgematte.compositing import Backdrop, Background
 from edgematte.decode import DecodedImage, decode
 from edgematte.errors import OptionError, SessionClosedError
 from edgematte.formats import format_for_path, has_alpha, writable_format
-from edgematte.routing import PERSON, PRODUCT
+from edgematte.routing import NO_FACE, PERSON, PORTRAIT, PRODUCT, UNSURE
 from edgematte.settings import FLATTEN_COLOUR, MAX_PIXELS, StillSettings, still_settings_for
 from edgematte.timings import Timings
 
@@ -97,7 +97,8 @@ class Prepared:
     timings: Timings
     card: ModelCard | None = None  # the model it goes to (None: the session's)
     kind: str = ""  # under 'auto': 'person' or 'product' (the model's kind of subject); "" otherwise
-    alternative: Prepared | None = None  # 'auto', a portrait: the same photo prepared for the matting model
+    alternative: Prepared | None = None  # 'auto', a face: the same photo prepared for the matting model
+    unsure_face: bool = False  # 'auto': the face was one the detector is unsure of (routing.py: more checks)
 
     def notes(self) -> list[str]:
         """The decoded image's warnings (several frames, ...), for the batch report."""
@@ -239,7 +240,7 @@ class Session:
 
             self.person_card = resolve(routes[PERSON], prof.name)
             self.person_settings = settings or still_settings_for(self.person_card.kind, best, looks)
-            self._router = PersonDetector()
+            self._router = PersonDetector(profile=prof.name)
         self.max_pixels = max_pixels
         self._stages: dict[str, ModelStage] | None = {self.card.name: ModelStage(self.card, self.threads)}
         self._lock = threading.RLock()  # matte holds it across the stages; infer alone in a pipeline
@@ -285,8 +286,12 @@ class Session:
                     stages[card.name] = ModelStage(card, self.threads)
         return stages[card.name]
 
-    def route(self, image: DecodedImage) -> ModelCard:
-        """Which model this photo goes to: the session's, or for 'auto' the router's choice (routing.py).
+    def route(self, image: DecodedImage) -> str:
+        """The photo's face tier under 'auto' (routing.py): PORTRAIT, UNSURE or NO_FACE.
+
+        PORTRAIT photos go through both models (see `infer`); UNSURE ones through the matting
+        model only when the selfie segmenter and the matte's soft edge agree; NO_FACE ones (and
+        every photo of a named model) through u2netp alone.
 
         Parameters
         ----------
@@ -295,8 +300,8 @@ class Session:
         """
         router = self._router
         if router is None or self.person_card is None:
-            return self.card
-        return self.person_card if router.kind(image.rgb) == PERSON else self.card
+            return NO_FACE
+        return router.tier(image.rgb)
 
     # -- decode ---------------------------------------------------------------------------------
 
@@ -353,13 +358,14 @@ class Session:
         image = self.decode(data, t)
         if kind == PERSON and self.person_card is not None:
             return self._prepare_for(self.person_card, image, settings, t, PERSON)
-        portrait = False
+        tier = NO_FACE
         if self._router is not None and kind is None:
             with t.stage("route"):
-                portrait = self.route(image) is self.person_card
+                tier = self.route(image)
         p = self._prepare_for(self.card, image, settings, t, PRODUCT if self.auto else "")
-        if portrait and self.person_card is not None:
+        if tier in (PORTRAIT, UNSURE) and self.person_card is not None:
             p.alternative = self._prepare_for(self.person_card, image, settings, t, PERSON)
+            p.unsure_face = tier == UNSURE
         return p
 
     def _prepare_for(
@@ -383,6 +389,9 @@ class Session:
         matte is kept when it cuts out the same subject as u2netp's map (routing.same_subject):
         MODNet then gives the hair its soft alpha; otherwise the photo's subject is something
         the person holds or stands by (a product shot with a model), and u2netp's map is kept.
+        A face the detector was unsure of (`p.unsure_face`) goes to the matting model only when
+        the selfie segmenter cuts out u2netp's subject too, and its matte is kept only when it
+        also has a soft edge (hair, fur: routing.soft_edge_width); else u2netp's map stands.
 
         Parameters
         ----------
@@ -396,22 +405,31 @@ class Session:
         first = self._infer_one(p, temporal)
         if p.alternative is None or temporal is not None:
             return first
-        from edgematte.routing import same_subject
+        from edgematte.routing import SOFT_EDGE_PX, same_subject, soft_edge_width
 
+        router = self._router
+        if p.unsure_face and router is not None:
+            with p.timings.stage("route"):
+                creature = router.segmenter_agrees(p.work, first.map)
+            if not creature:
+                return first
         matting = self._infer_one(p.alternative, None)
         invokes = first.invokes + matting.invokes
         with p.timings.stage("route"):
             keep = same_subject(first.map, matting.map)
+            if keep and p.unsure_face:
+                keep = soft_edge_width(matting.map) >= SOFT_EDGE_PX
         chosen = matting if keep else first
         return replace(chosen, invokes=invokes)
 
     def _infer_one(self, p: Prepared, temporal: Callable[[np.ndarray, np.ndarray], np.ndarray] | None) -> Inferred:
         model = self._stage_for(p.card or self.card)
         infer_settings = p.settings.infer
-        if temporal is not None and infer_settings.second_look:
+        if temporal is not None and (infer_settings.second_look or infer_settings.wide_look):
             # Frames keep one look: the temporal stage compares maps of the same framing, and a
-            # crop that moves with the subject from frame to frame would flicker.
-            infer_settings = replace(infer_settings, second_look=False)
+            # crop that moves with the subject from frame to frame (or a map from another input
+            # size every few frames) would flicker.
+            infer_settings = replace(infer_settings, second_look=False, wide_look=False)
         with self._lock:
             prediction = model.infer(p.model_input, infer_settings, p.timings)
         model_map = prediction.map
