@@ -130,3 +130,32 @@ def test_a_face_by_a_product_keeps_u2netp_when_the_matting_model_cuts_out_someon
     phone = next(s for s in evalsets.samples("coco_mval_products") if s.name.startswith("cell-phone01"))
     m = auto.matte(read_rgb(phone.image))
     assert m.model == auto.card.name and m.invokes >= 2  # both models ran; u2netp's map was kept
+
+
+def test_soft_edge_width_is_the_soft_band_per_pixel_of_outline():
+    from edgematte.routing import soft_edge_width
+
+    hard = np.zeros((100, 100), np.float32)
+    hard[20:80, 20:80] = 1.0
+    assert soft_edge_width(hard) == 0.0  # no soft pixel at all
+    assert soft_edge_width(np.zeros((50, 50), np.float32)) == 0.0  # no subject
+    ramp = np.tile(np.clip((np.arange(100, dtype=np.float32) - 40) / 20, 0, 1), (100, 1))  # 20 px ramp
+    assert 14 < soft_edge_width(ramp) < 18  # 0.1..0.9 of a 20 px ramp: 16 px wide, one outline pixel per row
+
+
+@needs_eval
+def test_an_unsure_face_goes_to_the_matting_model_only_with_fur_or_hair(auto):
+    """lemur_cc0's face scores ~0.74 (unsure): the selfie segmenter agrees and MODNet's matte is soft
+    (fur), so MODNet's matte is kept. grabcut50's elephant statue scores ~0.67: its outline is hard,
+    so u2netp's map stands."""
+    from edgematte.decode import decode
+    from edgematte.routing import PERSON, PRODUCT, UNSURE
+
+    lemur = EVAL / "lemur_cc0" / "images" / "lemur_real.png"
+    statue = EVAL / "grabcut50" / "images" / "elefant.png"
+    for path in (lemur, statue):
+        assert auto.route(decode(str(path))) == UNSURE, path.name
+    m = auto.matte(read_rgb(lemur))
+    assert m.model.startswith(auto.person_card.name) and m.kind == PERSON
+    s = auto.matte(read_rgb(statue))
+    assert s.model == auto.card.name and s.kind == PRODUCT

@@ -10,6 +10,15 @@ the subject u2netp found (`same_subject`): a face in a product photo (a model ho
 must not turn the cut-out into the person, and MODNet sometimes drops part of a person (one
 JPEG re-encode of grabcut50's person1 took its IoU against u2netp from 0.98 to 0.83).
 
+A face the detector is unsure of (`FACE_UNSURE` up to `FACE_SCORE`: a face turned away, a
+doll's, an animal's) is a portrait only when two more things say so, since MODNet is worth
+running only for a subject with hair or fur: MediaPipe's selfie segmenter (~2 ms) must cut out
+the subject u2netp found (`same_subject` of its map and u2netp's), and MODNet's matte must then
+have a soft edge (`soft_edge_width` at least `SOFT_EDGE_PX`: fur, hair). Measured (the
+quality report's rows): lemur_cc0's ten photos (faces at 0.72-0.76) then go to MODNet (IoU
+0.964 -> 0.987), while the unsure faces of grabcut50 and coco_mval_products with hard edges (an
+elephant statue at soft width 3.5 px, a suitcase at 2.9, a man's head at 1.1-1.3) stay with u2netp.
+
 Why only big faces: MODNet is a portrait matting model (Ke et al., "MODNet: Real-Time
 Trimap-Free Portrait Matting via Objective Decomposition", AAAI 2022). Where the person is
 small in the frame (full-body photos), u2netp measured as good or better: on grabcut50's eight
@@ -29,6 +38,16 @@ import numpy as np
 
 PERSON, PRODUCT = "person", "product"  # the kinds of subject (remove.bg's type)
 FACE_SCORE = 0.9  # best anchor's probability; MediaPipe's default is 0.5 (it tracks faces; we route photos)
+# A face scoring at least this (below FACE_SCORE) is a portrait only when the selfie segmenter and
+# MODNet's soft edge agree (module notes). lemur_cc0's faces score 0.72-0.76; grabcut50's unsure
+# faces (0.58-0.86) are filtered by those two checks, not by this threshold.
+FACE_UNSURE = 0.6
+# A matte with hair or fur: its soft band (0.1 < alpha < 0.9) is on average this many pixels wide at
+# the matting model's resolution (512 x 384), measured as soft pixels per pixel of outline.
+# Measured on the unsure faces: lemur_cc0 4.7-7.2, people's hair 3.9-5.2; hard outlines 1.1-3.5.
+SOFT_EDGE_PX = 4.0
+# The tiers of `PersonDetector.tier`: a confident face, a face it is unsure of, no face.
+PORTRAIT, UNSURE, NO_FACE = "portrait", "unsure", "no face"
 LOOK_SIDE = 512  # px: the photo is scaled to this long side first; the smallest look is then >= 128 px
 SQUARES = (1.0,)  # square looks, as fractions of the photo's short side (module notes: why not 0.5)
 # A portrait's matting-model matte is kept when it and u2netp's map agree at least this well (IoU
@@ -65,6 +84,28 @@ def same_subject(segmentation: np.ndarray, matting: np.ndarray, threshold: float
     return union == 0 or np.count_nonzero(a & b) / union >= threshold
 
 
+def soft_edge_width(alpha: np.ndarray) -> float:
+    """How wide the matte's soft band is on average, in pixels of its own resolution.
+
+    Soft pixels (0.1 < alpha < 0.9) per pixel of outline (alpha > 0.5 pixels with a neighbour at
+    or below it): about 1-3 for a hard outline upsampled to the model's resolution, more for hair
+    and fur. A matte with no subject has width 0.
+
+    Parameters
+    ----------
+    alpha
+        A matte (float 0..1, HxW), e.g. MODNet's at its own resolution.
+    """
+    import cv2
+
+    fg = (np.asarray(alpha) > 0.5).astype(np.uint8)
+    outline = np.count_nonzero(fg - cv2.erode(fg, np.ones((3, 3), np.uint8)))
+    if outline == 0:
+        return 0.0
+    soft = np.count_nonzero((alpha > 0.1) & (alpha < 0.9))
+    return soft / outline
+
+
 class PersonDetector:
     """The face detector, loaded once, answering `is_person(rgb)` (thread-safe: the engine locks).
 
@@ -74,12 +115,16 @@ class PersonDetector:
         Interpreter threads. Default 1: one invoke at 128x128 is a few ms.
     """
 
-    def __init__(self, threads: int = 1):
+    def __init__(self, threads: int = 1, profile: str | None = None):
         from edgematte.engine import Engine
         from edgematte.models import resolve, verified_path
 
         self.card = resolve("face-short-range")
         self._engine = Engine(verified_path(self.card), threads)
+        self._threads = threads
+        self._profile = profile
+        self._segmenter: Engine | None = None  # the selfie segmenter, loaded for the first unsure face
+        self._segmenter_card = None
 
     def face_score(self, rgb: np.ndarray) -> float:
         """The best face probability in the photo (0..1).
@@ -137,6 +182,38 @@ class PersonDetector:
             if best >= stop_at:
                 break
         return best
+
+    def tier(self, rgb: np.ndarray) -> str:
+        """PORTRAIT (a face at FACE_SCORE or more), UNSURE (at FACE_UNSURE or more) or NO_FACE.
+
+        Parameters
+        ----------
+        rgb
+            HxWx3 uint8 photo.
+        """
+        score = self.best_face(rgb)
+        return PORTRAIT if score >= FACE_SCORE else UNSURE if score >= FACE_UNSURE else NO_FACE
+
+    def segmenter_agrees(self, work_rgb: np.ndarray, segmentation: np.ndarray) -> bool:
+        """Whether the selfie segmenter cuts out the subject u2netp found (`same_subject`).
+
+        Parameters
+        ----------
+        work_rgb
+            hxwx3 uint8, the working image (stretched to the segmenter's input, as it was trained).
+        segmentation
+            u2netp's map over the whole photo (float 0..1, any resolution).
+        """
+        from edgematte.engine import Engine
+        from edgematte.infer import prepare_input
+        from edgematte.models import resolve, verified_path
+
+        if self._segmenter is None:
+            self._segmenter_card = resolve("selfie", self._profile)
+            self._segmenter = Engine(verified_path(self._segmenter_card), self._threads)
+        card = self._segmenter_card
+        x, _ = prepare_input(work_rgb, card.input_hw, card.resize)
+        return same_subject(segmentation, self._segmenter.run(x))
 
     def is_person(self, rgb: np.ndarray) -> bool:
         """True when some look at the photo shows a face scoring at least FACE_SCORE."""
