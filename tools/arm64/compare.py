@@ -28,7 +28,14 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
 
 # Tolerances. The alpha (cut-outs' A channel, masks) is what the pipeline decides; the rest follows from it.
 # Measured x86 vs emulated arm64 with u2netp-int8 (aarch64.md): up to 29-31 levels on 0.3-0.4 % of the pixels.
-ALPHA_MAX_ABS = 64  # levels: about twice the worst difference measured
+# No bound on a single pixel's difference: LiteRT's int8 kernels differ between the two CPUs by up to 0.059 of the
+# map on isolated pixels, and the still path has steep (continuous) gains where it decides (the edge contrast, up
+# to 4x; despill's ramp, up to ~3x), so one pixel can move by 80+ levels (measured on the host by moving the map by
+# that much: tests/test_kernel_noise.py). What must not happen is a patch of the cut-out changing: a wrong crop, a
+# different model, a broken kernel. So: the largest connected patch of pixels that moved by more than
+# ALPHA_GROSS_LEVELS must stay under ALPHA_GROSS_PATCH pixels (a 10 x 10 px patch).
+ALPHA_GROSS_LEVELS = 32
+ALPHA_GROSS_PATCH = 100
 ALPHA_OVER_LEVELS = 8  # a pixel "differs" when its alpha moved by more than this many levels...
 ALPHA_SHARE_OVER_MAX = 0.01  # ...and at most 1 % of the pixels may (measured 0.3-0.4 %)
 ALPHA_MEAN_ABS_MAX = 0.5  # levels, over the whole image
@@ -45,6 +52,7 @@ class Row:
     name: str
     kind: str = ""
     alpha_max: int | None = None
+    alpha_patch: int | None = None  # pixels in the largest connected patch that moved by > ALPHA_GROSS_LEVELS
     alpha_share: float | None = None
     alpha_mean: float | None = None
     psnr: float | None = None
@@ -62,6 +70,15 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
     mse = float(np.mean((a - b) ** 2))
     return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
+
+
+def largest_patch(mask: np.ndarray) -> int:
+    """Pixels in the largest 8-connected patch of a boolean mask (0 when it is empty)."""
+    import cv2
+    import numpy as np
+
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    return int(stats[1:, cv2.CC_STAT_AREA].max()) if n > 1 else 0
 
 
 def compare_pair(name: str, ref: Path, test: Path) -> Row:
@@ -102,10 +119,13 @@ def compare_pair(name: str, ref: Path, test: Path) -> Row:
     if alpha_a is not None and alpha_b is not None:
         d = np.abs(alpha_a.astype(np.int16) - alpha_b.astype(np.int16))
         row.alpha_max = int(d.max())
+        row.alpha_patch = largest_patch(d > ALPHA_GROSS_LEVELS)
         row.alpha_share = float(np.mean(d > ALPHA_OVER_LEVELS))
         row.alpha_mean = float(d.mean())
-        if row.alpha_max > ALPHA_MAX_ABS:
-            row.reasons.append(f"alpha max {row.alpha_max} > {ALPHA_MAX_ABS}")
+        if row.alpha_patch > ALPHA_GROSS_PATCH:
+            row.reasons.append(
+                f"a patch of {row.alpha_patch} px moved by > {ALPHA_GROSS_LEVELS} levels (at most {ALPHA_GROSS_PATCH})"
+            )
         if row.alpha_share > ALPHA_SHARE_OVER_MAX:
             row.reasons.append(f"alpha >{ALPHA_OVER_LEVELS} on {row.alpha_share:.2%} > {ALPHA_SHARE_OVER_MAX:.0%}")
         if row.alpha_mean > ALPHA_MEAN_ABS_MAX:
@@ -129,20 +149,22 @@ def _fmt(v: float | None, spec: str) -> str:
 def images_table(rows: list[Row], ref_label: str, test_label: str) -> str:
     """The rows as a Markdown table, with the tolerances under it."""
     lines = [
-        f"| file ({test_label} vs {ref_label}) | mode, size | alpha max | alpha >{ALPHA_OVER_LEVELS} levels "
-        "| alpha mean | colour PSNR dB | result |",
-        "|---|---|---:|---:|---:|---:|---|",
+        f"| file ({test_label} vs {ref_label}) | mode, size | alpha max | largest patch >{ALPHA_GROSS_LEVELS} "
+        f"| alpha >{ALPHA_OVER_LEVELS} levels | alpha mean | colour PSNR dB | result |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         share = "-" if r.alpha_share is None else f"{100 * r.alpha_share:.3f} %"
         result = "ok" if r.ok else "FAIL: " + "; ".join(r.reasons)
         lines.append(
-            f"| {r.name} | {r.kind or '-'} | {_fmt(r.alpha_max, 'd')} | {share}"
+            f"| {r.name} | {r.kind or '-'} | {_fmt(r.alpha_max, 'd')} | {_fmt(r.alpha_patch, 'd')} px | {share}"
             f" | {_fmt(r.alpha_mean, '.4f')} | {_fmt(r.psnr, '.1f')} | {result} |"
         )
     lines += [
         "",
-        f"Tolerances: same size, mode and ICC presence; alpha max abs diff <= {ALPHA_MAX_ABS} levels, share of pixels "
+        f"Tolerances: same size, mode and ICC presence; the largest connected patch of pixels whose alpha moved by "
+        f"> {ALPHA_GROSS_LEVELS} levels <= {ALPHA_GROSS_PATCH} px (single pixels may move further: the INT8 "
+        f"kernels differ, see compare.py), share of pixels "
         f"differing by > {ALPHA_OVER_LEVELS} levels <= {ALPHA_SHARE_OVER_MAX:.0%}, mean abs diff <= "
         f"{ALPHA_MEAN_ABS_MAX} level; colour PSNR >= {CUTOUT_PSNR_MIN} dB (cut-outs, premultiplied) and >= "
         f"{RGB_PSNR_MIN} dB (flattened JPEG).",
