@@ -9,15 +9,16 @@ The rows, every one on the same photos in this run:
   its alpha (needs `pip install -e .[peers]`; `--no-rembg` leaves it out).
 - `previous default`: u2netp INT8 + refinement, one invoke per photo, no despill (what the C
   library runs: settings.as_in_c).
-- `u2netp alone`: u2netp INT8 with today's settings (InferSettings.second_look: the subject's
+- `u2netp alone`: u2netp INT8 with today's settings (InferSettings.wide_look: the whole photo at
+  160 x 160 when the first look finds almost nothing; InferSettings.second_look: the subject's
   crop looked at again when it is small; ForegroundSettings.despill).
 - `modnet alone`: the matting model (the profile's 'portrait') on every photo.
-- `default: auto`: today's default, `--model auto` (routing.py: portraits to the matting model,
-  everything else to u2netp), with the models each set went to.
+- `default: auto`: today's default, `--model auto` (routing.py: portraits, and unsure faces with
+  hair or fur, to the matting model; everything else to u2netp), with the models each set went to.
 - `default --best`: the same with mirror averaging (`--best`).
 - any `--models` given: that model with its defaults.
 For each: IoU, edge-band MAE, the change against rembg, model invokes per photo and the median
-ms per photo of the infer stage (invokes, crop, merge) and of the whole matte.
+ms per photo of the infer stage (invokes, wide look, crop, merge) and of the whole matte.
 
 Then the INT8 model's agreement with the float model it was made from (u2netp-int8 vs
 u2netp-fp32 on the same 320 x 320 input, per image: IoU of map > 0.5), mean and worst per set,
@@ -53,9 +54,9 @@ TARGET_IOU_POINTS = 2.0
 TARGET_EDGE_REDUCTION = 0.25
 AUTO_SLACK_POINTS = 0.5  # auto may trail the better of its two models on a set by at most this
 PREVIOUS = "previous default (u2netp, one look, no despill)"
-U2NETP = "u2netp alone (second look, despill)"
+U2NETP = "u2netp alone (wide and second look, despill)"
 MODNET = "modnet alone"
-DEFAULT = "default: auto (second look, despill)"
+DEFAULT = "default: auto (wide and second look, despill)"
 
 
 def _tile(img: np.ndarray) -> np.ndarray:
@@ -98,7 +99,7 @@ class _Ours:
         st = m.timings.stages
         self.invokes.append(m.invokes)
         self.models.append(m.model)
-        self.infer_ms.append(1000 * (st.get("invoke", 0.0) + st.get("second_look", 0.0)))
+        self.infer_ms.append(1000 * sum(st.get(k, 0.0) for k in ("invoke", "wide_look", "second_look")))
         self.matte_ms.append(1000 * sum(v for k, v in st.items() if k != "decode"))  # route included
         return m.alpha
 
@@ -224,6 +225,17 @@ def _markdown(machine: str, table: dict, agreement: dict, sets: list[str]) -> st
             cut = 1 - ours["edge_mae"] / rem["edge_mae"]
             ok = pts >= TARGET_IOU_POINTS and cut >= TARGET_EDGE_REDUCTION
             md.append(f"- {set_name}: IoU {pts:+.1f} points, edge {100 * cut:.0f}% lower: {'met' if ok else 'NOT met'}")
+        md.append("")
+    if PREVIOUS in table and DEFAULT in table:
+        md += ["### No set worse than the previous default (IoU, and edge-band MAE)", ""]
+        for set_name in sets:
+            before, now = table[PREVIOUS].get(set_name), table[DEFAULT].get(set_name)
+            if before is None or now is None:
+                continue
+            pts = 100 * (now["iou"] - before["iou"])
+            edge = 100 * (now["edge_mae"] / before["edge_mae"] - 1) if before["edge_mae"] else 0.0
+            ok = pts >= 0 and edge <= 0
+            md.append(f"- {set_name}: IoU {pts:+.2f} points, edge {edge:+.0f}%: {'not worse' if ok else 'WORSE'}")
         md.append("")
     if agreement:
         md += [
