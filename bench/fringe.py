@@ -3,7 +3,8 @@
 The old backdrop surviving in a cut-out's soft band (evaluation.metrics.fringe_shift: the mean
 colour shift toward the old backdrop in the 8 px edge band, in levels, once composited), on every
 photo of each set with ground truth, composited on white and on black, for: our default still
-path, the same without despill (despill.py: before / after), and rembg 2.0.86's u2netp as it cuts
+path (`--model auto`: u2netp, or MODNet for portraits and furry faces), the same without despill
+(despill.py: before / after), and rembg 2.0.86's u2netp as it cuts
 out and with its `decontaminate` option. Then the foreground colours against lemur_cc0's exact
 ones (mean |a F_est - a F| over its fractional pixels, the exact alpha as weight, so alpha errors
 do not count), per composite, the fur-coloured backdrop included.
@@ -48,12 +49,14 @@ def tools(rembg_session=None) -> dict[str, Callable[[np.ndarray], np.ndarray]]: 
     """rgb -> RGBA cut-out, per tool (rembg's two when a rembg session is given)."""
     from edgematte.still import Output, Session
 
-    ours = Session("u2netp-int8", threads=2)
-    st = ours.settings
-    plain = st.with_(foreground=replace(st.foreground, despill=False))
+    ours = Session("auto", threads=2)  # the default: u2netp, or the matting model for portraits and fur
+    plain = Session("auto", threads=2)
+    for attr in ("settings", "person_settings"):  # each model keeps its own settings, without despill
+        st = getattr(plain, attr)
+        setattr(plain, attr, st.with_(foreground=replace(st.foreground, despill=False)))
     out: dict[str, Callable[[np.ndarray], np.ndarray]] = {
         "edgematte": lambda rgb: ours.render(ours.matte(rgb), Output.of(format=None)),
-        NO_DESPILL: lambda rgb: ours.render(ours.matte(rgb, plain), Output.of(format=None)),
+        NO_DESPILL: lambda rgb: plain.render(plain.matte(rgb), Output.of(format=None)),
     }
     if rembg_session is not None:
         from rembg import remove
