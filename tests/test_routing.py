@@ -20,7 +20,7 @@ from evaluation import sets as evalsets
 from .conftest import read_rgb
 
 EVAL = evalsets.eval_root()
-PORTRAIT = EVAL / "grabcut50" / "images" / "person1.jpg"  # a face large in the frame
+PORTRAIT = EVAL / "grabcut50" / "images" / "person8.png"  # a face large in the frame, long hair (a soft edge)
 FULL_BODY = EVAL / "grabcut50" / "images" / "person5.jpg"  # a small face: u2netp measured better
 needs_eval = pytest.mark.needs_eval
 
@@ -159,3 +159,16 @@ def test_an_unsure_face_goes_to_the_matting_model_only_with_fur_or_hair(auto):
     assert m.model.startswith(auto.person_card.name) and m.kind == PERSON
     s = auto.matte(read_rgb(statue))
     assert s.model == auto.card.name and s.kind == PRODUCT
+
+
+@needs_eval
+def test_a_portrait_with_a_hard_outline_keeps_u2netp(auto):
+    """grabcut50's 376043: a confident face (~0.92) with short hair: MODNet's matte has no soft edge
+    (~1 px), so it has nothing to add to u2netp's refined outline."""
+    from edgematte.decode import decode
+    from edgematte.routing import PORTRAIT, PRODUCT
+
+    path = EVAL / "grabcut50" / "images" / "376043.jpg"
+    assert auto.route(decode(str(path))) == PORTRAIT
+    m = auto.matte(read_rgb(path))
+    assert m.model == auto.card.name and m.kind == PRODUCT and m.invokes >= 2  # both models ran

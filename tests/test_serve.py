@@ -31,7 +31,7 @@ from tests.serving import Served
 pytest.importorskip("starlette", reason="the serve extra is not installed: pip install -e '.[serve]'")
 
 SAMPLE = REPO / "runtime" / "edgematte" / "data" / "sample.jpg"
-PERSON = REPO.parent / "shared" / "eval" / "grabcut50" / "images" / "person1.jpg"
+PERSON = REPO.parent / "shared" / "eval" / "grabcut50" / "images" / "person8.png"  # long hair: a soft edge
 
 
 @pytest.fixture(scope="module")
