@@ -131,17 +131,18 @@ def test_defaults_second_look_for_segmentation_only():
 
 
 @pytest.mark.needs_eval
-def test_the_second_look_finds_a_thin_part_the_first_look_lost(u2netp_session):
-    """grabcut50's mushroom (208001): the first look leaves the stem grey; the crop sees it."""
+def test_the_second_look_finds_thin_parts_the_first_look_lost(u2netp_session):
+    """grabcut50's 304074, a mountain goat small against a rock face: its legs and horns are a few
+    pixels wide at 320 x 320; the crop sees them (IoU ~0.83 -> ~0.97)."""
     from bench import quality
     from evaluation import metrics
     from evaluation import sets as evalsets
 
-    sample = next(s for s in evalsets.samples("grabcut50") if s.name == "208001")
+    sample = next(s for s in evalsets.samples("grabcut50") if s.name == "304074")
     rgb, gt = quality.read_pair(sample)
     once = metrics.iou(u2netp_session.matte(rgb, one_look(u2netp_session.settings)).alpha, gt, sample.ignore)
     twice = metrics.iou(u2netp_session.matte(rgb).alpha, gt, sample.ignore)
-    assert twice > once + 0.15, (once, twice)
+    assert twice > once + 0.1, (once, twice)
 
 
 @pytest.mark.needs_eval

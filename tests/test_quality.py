@@ -24,9 +24,11 @@ REMBG_IOU = {
     "cleargrasp_transparent": 0.380,
 }
 REMBG_EDGE = {"grabcut50": 0.120, "ebay_synth_products": 0.135}
-# Our lead with the default still path (second look), measured by bench.quality_report and kept
-# here with a margin: IoU points over rembg, and how much lower the edge-band error is.
-IOU_LEAD = {"grabcut50": 0.015, "ebay_synth_products": 0.005, "coco_mval_products": 0.0, "cleargrasp_transparent": 0.02}
+# Our lead with u2netp's default still path (wide and second look, despill), measured by
+# bench.quality_report and kept here with a margin: IoU points over rembg, and how much lower the
+# edge-band error is. The INT8 model follows its float original closely (its card), so on
+# ebay_synth_products, where rembg runs that same float model, IoU is level with it.
+IOU_LEAD = {"grabcut50": 0.02, "ebay_synth_products": 0.0, "coco_mval_products": 0.005, "cleargrasp_transparent": 0.02}
 EDGE_REDUCTION = {"grabcut50": 0.25, "ebay_synth_products": 0.18}
 
 pytestmark = pytest.mark.needs_eval

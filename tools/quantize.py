@@ -54,11 +54,15 @@ def quantize_int8(
     calibration: list[np.ndarray],
     keep_float: list[str] | None = None,
     input_name: str = "image",
+    global_ranges: bool = False,
 ) -> bytes:
     """Static INT8 (weights per-channel, activations per-tensor) except ops matching `keep_float` regexes.
 
     The input tensor's range is pinned to 0..255, so an int8 input with scale 1 and zero point
-    -128 represents every pixel exactly (the runtime feeds `pixel - 128`).
+    -128 represents every pixel exactly (the runtime feeds `pixel - 128`). With `global_ranges`,
+    every activation's range is its min and max over all calibration images
+    (tools.calibration.global_ranges) instead of ai-edge-quantizer's moving average, which cuts
+    ranges that only later images reach.
     """
     from ai_edge_quantizer import quantizer, recipe
 
@@ -67,11 +71,42 @@ def quantize_int8(
         rp.append({"regex": rx, "operation": "*", "algorithm_key": "no_quantize"})
     qt = quantizer.Quantizer(float_model)
     qt.load_quantization_recipe(rp)
-    cal = qt.calibrate({"serving_default": [{input_name: x} for x in calibration]})
+    if global_ranges:
+        from tools.calibration import global_ranges as measure
+
+        cal = qt.calibrate({"serving_default": [{input_name: calibration[0]}]})  # the tensors it wants
+        for name, (lo, hi) in measure(float_model, list(cal), calibration).items():
+            cal[name]["min"] = np.full_like(cal[name]["min"], lo)
+            cal[name]["max"] = np.full_like(cal[name]["max"], hi)
+    else:
+        cal = qt.calibrate({"serving_default": [{input_name: x} for x in calibration]})
     cal[input_name]["min"][...] = 0.0
     cal[input_name]["max"][...] = 255.0
     result = qt.quantize(cal, enable_progress_report=False)
     return bytes(result.quantized_model)
+
+
+def quantize_int8_faithful(
+    float_model: bytes,
+    calibration: list[np.ndarray],
+    keep_float: list[str] | None = None,
+    input_name: str = "image",
+) -> bytes:
+    """Static INT8 as `quantize_int8`, made to follow the float model more closely, in three steps:
+    channel ranges equalised in float (tools/equalize.py), global activation ranges, and GPTQ
+    weight rounding (tools/gptq.py). The same ops and graph as `quantize_int8`'s, so the same speed.
+
+    Measured on u2netp (agreement of map > 0.5 with the float model, mean IoU per eval set, the
+    same 320 x 320 inputs): grabcut50 0.9615 -> 0.9812, ebay_synth_products 0.9862 -> 0.9937,
+    coco_mval_products 0.9478 -> 0.9740, cleargrasp_transparent 0.9822 -> 0.9858. Each step alone
+    did less; bias correction (Nagel et al. 2019) measured worse in every form tried.
+    """
+    from tools.equalize import equalize
+    from tools.gptq import gptq
+
+    even, _ = equalize(float_model, calibration)
+    int8 = quantize_int8(even, calibration, keep_float, input_name, global_ranges=True)
+    return gptq(even, int8, calibration)
 
 
 def int8_input_is_exact(model: bytes) -> bool:

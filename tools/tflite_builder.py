@@ -154,7 +154,86 @@ def pack_model(model: Any) -> bytes:
 
 
 def load_model(data: bytes) -> Any:
-    return fb.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    """The model as an object tree; buffers stored after the flatbuffer (offset/size, as
+    ai-edge-quantizer writes large models) are read into `data`, so `pack_model` keeps them."""
+    model = fb.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    for b in model.buffers:
+        if b.offset and b.offset > 1:
+            b.data = np.frombuffer(data[b.offset : b.offset + b.size], np.uint8).copy()
+            b.offset, b.size = 0, 0
+    return model
+
+
+_NUMPY = {v: k for k, v in _DTYPES.items()}
+
+
+def tensor_name(tensor: Any) -> str:
+    return tensor.name.decode() if isinstance(tensor.name, bytes) else str(tensor.name)
+
+
+def is_constant(model: Any, tensor: Any) -> bool:
+    return tensor.buffer != 0 and model.buffers[tensor.buffer].data is not None
+
+
+def constant(model: Any, tensor: Any) -> np.ndarray:
+    """A constant tensor's value (a copy), in its own dtype and shape."""
+    raw = np.asarray(model.buffers[tensor.buffer].data, np.uint8).tobytes()
+    return np.frombuffer(raw, _NUMPY[tensor.type]).reshape(tensor.shape).copy()
+
+
+def set_constant(model: Any, tensor: Any, value: np.ndarray) -> None:
+    """Replace a constant tensor's value (same shape; cast to the tensor's dtype)."""
+    arr = np.ascontiguousarray(np.asarray(value).astype(_NUMPY[tensor.type]))
+    if tuple(arr.shape) != tuple(tensor.shape):
+        raise ValueError(f"{tensor_name(tensor)}: shape {arr.shape}, expected {tuple(tensor.shape)}")
+    model.buffers[tensor.buffer].data = np.frombuffer(arr.tobytes(), np.uint8).copy()
+
+
+def op_names(model: Any) -> list[str]:
+    """Each operator code's builtin name ('CONV_2D', ...), by opcode index."""
+    names = {v: k for k, v in vars(BuiltinOp).items() if not k.startswith("_")}
+    return [names[max(c.builtinCode, c.deprecatedBuiltinCode)] for c in model.operatorCodes]
+
+
+@dataclass(frozen=True)
+class ConvOp:
+    """A CONV_2D of the first subgraph: its index and tensors, and what im2col needs to know."""
+
+    index: int
+    x: int  # input tensor index
+    w: int  # weights, O x kh x kw x I
+    b: int  # bias
+    y: int  # output tensor index
+    name: str  # the output tensor's name (what the quantizer's regexes and our layer tables key on)
+    dilation: tuple[int, int]
+    stride: tuple[int, int]
+    same: bool  # SAME padding
+
+
+def conv_ops(model: Any) -> list[ConvOp]:
+    g = model.subgraphs[0]
+    kinds = op_names(model)
+    out = []
+    for i, op in enumerate(g.operators):
+        if kinds[op.opcodeIndex] != "CONV_2D":
+            continue
+        o = op.builtinOptions
+        x, w, b = (int(v) for v in op.inputs[:3])
+        y = int(op.outputs[0])
+        out.append(
+            ConvOp(
+                i,
+                x,
+                w,
+                b,
+                y,
+                tensor_name(g.tensors[y]),
+                (o.dilationHFactor, o.dilationWFactor),
+                (o.strideH, o.strideW),
+                o.padding == Padding.SAME,
+            )
+        )
+    return out
 
 
 def options(cls_name: str, **fields: Any) -> Any:
