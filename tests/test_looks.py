@@ -99,6 +99,8 @@ def test_subject_share_and_wider_subject():
     assert looks.wider_subject(m, wide)
     assert not looks.wider_subject(wide, m)
     assert not looks.wider_subject(m, m)  # ties keep the first look
+    everything = np.ones((5, 5), np.float32)
+    assert looks.wider_subject(m, everything) and not looks.wider_subject(m, everything, most=0.9)
 
 
 def test_the_wide_look_runs_only_when_the_first_look_finds_almost_nothing(u2netp_session):

@@ -233,7 +233,7 @@ class ModelStage:
             card, engine = stage.pick(*m.work.shape[:2])
             x, box = prepare_input(m.work, card.input_hw, card.resize)
             wide = self._look(engine, x, box, s)
-        return wide if looks.wider_subject(first, wide) else None
+        return wide if looks.wider_subject(first, wide, s.wide_look_most) else None
 
     def _second_look(self, m: ModelInput, first: np.ndarray, s: InferSettings, t: Timings) -> np.ndarray | None:
         """The second look (looks.py) on the subject's crop of the working image, merged with the

@@ -18,7 +18,8 @@ Before that, the wide look: when the first look finds (almost) no subject (`subj
 (`wide_look_model`, 160 x 160 for u2netp). A subject that fills much of the frame or is busy
 with its own texture can read as background at 320 x 320, where each unit of the network sees
 a smaller part of the scene, and as one object at 160 x 160. The wide map replaces the first
-when it finds more subject (`wider_subject`); the second look then crops around what it found.
+when it finds more subject but not (nearly) the whole frame (`wider_subject`: that is a
+backdrop, not a subject); the second look then crops around what it found.
 A photo whose first look found a subject never pays for it.
 
 Plain NumPy: a box, two bilinear resizes (kernels/sampling.resize_map) and a select.
@@ -71,7 +72,7 @@ def subject_share(model_map: np.ndarray) -> float:
     return float(np.count_nonzero(model_map > SUBJECT_THRESHOLD)) / max(1, model_map.size)
 
 
-def wider_subject(first: np.ndarray, wide: np.ndarray) -> bool:
+def wider_subject(first: np.ndarray, wide: np.ndarray, most: float = 1.0) -> bool:
     """Whether the wide look found more subject than the first look (then its map replaces the first).
 
     Parameters
@@ -79,8 +80,13 @@ def wider_subject(first: np.ndarray, wide: np.ndarray) -> bool:
     first, wide
         The two looks' maps over the whole photo (float32 0..1, each at its model's resolution:
         compared by share of the frame). Ties keep the first look.
+    most
+        The wide map may call at most this share of the frame subject: a map that takes in
+        (nearly) the whole photo has found a backdrop, not a subject. Default 1.0 (no limit);
+        InferSettings.wide_look_most for the still path.
     """
-    return subject_share(wide) > subject_share(first)
+    share = subject_share(wide)
+    return subject_share(first) < share <= most
 
 
 def subject_crop(model_map: np.ndarray, work_hw: tuple[int, int], pad: float) -> Crop | None:

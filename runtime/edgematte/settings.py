@@ -71,22 +71,30 @@ class InferSettings:
         When the first look finds (almost) no subject, look at the whole photo again at a coarser
         input (`wide_look_model`) and keep that map when it finds more subject (looks.py). Default
         False here, True with the second look in the still defaults of segmentation models. A
-        subject that fills much of the frame, or is busy with its own texture (a banana on a
-        rose print, open scissors), can come back as nothing at 320 x 320 while the same model
-        sees it at 160 x 160, where each of its units covers twice the scene. Measured
-        (bench.quality_report): grabcut50 IoU +2.0 points (6 of 50 photos changed, two of them
-        from ~0 to ~0.8), coco_mval_products +0.7, no other set changed; the extra invoke costs
-        a quarter of a 320 x 320 one.
+        subject that is busy with its own texture or lies open against a busy backdrop (grabcut50's
+        open scissors on a patterned cloth) can come back as nothing at 320 x 320 while the same
+        model sees it at 160 x 160, where each of its units covers twice the scene. Measured
+        (bench.quality_report's rows, the same INT8 build): grabcut50 IoU +1.5 points, coco
+        +0.7, the other sets unchanged; of 224 photos 3 changed: the scissors (IoU 0 -> 0.74) and
+        a COCO teddy bear (0.01 -> 0.69) found, a COCO umbrella that was not found either way
+        (0.0003 -> 0). The extra invoke costs a quarter of a 320 x 320 one, on the few photos
+        that take it.
     wide_look_below
         The first look's subject share (map > 0.5, as a fraction of the frame) below which the
-        wide look runs. Default 0.03: the photos it rescued had 0.0-0.9% (grabcut50, coco); 0.01
-        and 0.05 measured the same on grabcut50, ebay_synth_products and coco_mval_products,
-        0.08 took the coarse map where the 320 one was right (ebay_synth_products -1.1 points).
+        wide look runs. Default 0.03: the photos it rescued had 0.7% or less; 0.01 and 0.05
+        measured the same on grabcut50, ebay_synth_products and coco_mval_products, 0.08 took the
+        coarse map where the 320 one was right (ebay_synth_products -1.3 points).
+    wide_look_most
+        The wide map is kept only when it calls at most this share of the frame subject. Default
+        0.9: a map taking in (nearly) the whole photo found a backdrop, not a subject (grabcut50's
+        banana on a rose print came back as the whole print at 160 x 160, all of the frame); a
+        cut-out of everything is no better than none. The COCO teddy bear it rescues is a
+        close-up at 78% of the frame (0.6 lost it; 0.8 and 0.95 measured the same as 0.9).
     wide_look_model
         The coarse model, used only when it is the same family as the photo's model (the same
         weights at another input size). Default 'u2netp-int8-small' (160 x 160, shipped for the
-        Pi 4). 256 x 256 measured +1.3 IoU points better on grabcut50 and -0.7 on coco but is not
-        shipped (one more 1.3 MB model).
+        Pi 4). A 256 x 256 build (not shipped: one more 1.3 MB model) also found the banana on
+        roses with the previous INT8 builds.
     """
 
     tta_flip: bool = False
@@ -97,6 +105,7 @@ class InferSettings:
     second_look_max_area: float = 0.8
     wide_look: bool = False
     wide_look_below: float = 0.03
+    wide_look_most: float = 0.9
     wide_look_model: str = "u2netp-int8-small"
 
 
