@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from edgematte.routing import FACE_SCORE, FACE_UNSURE, PERSON, SOFT_EDGE_PX, SQUARES
+from edgematte.routing import FACE_SCORE, FACE_UNSURE, NO_FACE, PERSON, SOFT_EDGE_PX, SQUARES
 from evaluation import sets as evalsets
 from evaluation.machine import machine
 
@@ -83,6 +83,10 @@ def main() -> int:
     }
     right = sum(r["matting"] == (r["label"] == "person") for r in rows if r["label"] != "animal")
     judged = sum(r["label"] != "animal" for r in rows)
+    face = {
+        label: (sum(r["tier"] != NO_FACE for r in rows if r["label"] == label), sum(r["label"] == label for r in rows))
+        for label in LABELS
+    }
     res = {
         "machine": machine(),
         "face_score": FACE_SCORE,
@@ -91,6 +95,7 @@ def main() -> int:
         "images": len(rows),
         "accuracy_people_vs_objects": round(right / judged, 3),
         "matting_model": {label: f"{n}/{of}" for label, (n, of) in per.items()},
+        "face_found": {label: f"{n}/{of}" for label, (n, of) in face.items()},
         "detector_median_ms": round(1000 * float(np.median(times)), 2),
         "misrouted": [r for r in rows if r["label"] != "animal" and r["matting"] != (r["label"] == "person")],
         "rows": rows,
@@ -100,13 +105,16 @@ def main() -> int:
     md = [
         "# bench.routing: --model auto and type=auto, which model's matte each photo ends with",
         "",
-        f"Machine: {res['machine']}. A face at {FACE_SCORE} or more is a portrait; one at {FACE_UNSURE} or more "
-        f"goes to the matting model only when the selfie segmenter agrees and its matte's soft edge is at "
-        f"least {SOFT_EDGE_PX} px wide (routing.py). Face looks: the whole photo and squares of "
+        f"Machine: {res['machine']}. A face at {FACE_SCORE} or more is a portrait: the matting model's matte is "
+        f"kept when it cuts out u2netp's subject; one at {FACE_UNSURE} or more is unsure: the selfie segmenter "
+        f"must agree and the matte's soft edge be at least {SOFT_EDGE_PX} px wide all round (fur; routing.py). "
+        "Face looks: the whole photo and squares of "
         f"{', '.join(str(f) for f in SQUARES)} x its short side. {len(rows)} labelled photos (labels from "
         "file names; see the module notes); each one through `Session('auto').matte`.",
         "",
-        f"- People vs objects, right model: {res['accuracy_people_vs_objects']} ({right}/{judged}).",
+        f"- The route (a face found, portrait or unsure): people {res['face_found']['person']}, objects "
+        f"{res['face_found']['object']}, animals {res['face_found']['animal']}.",
+        f"- People vs objects, the matte kept: {res['accuracy_people_vs_objects']} ({right}/{judged}) right.",
         f"- People ending with the matting model's matte: {res['matting_model']['person']}.",
         f"- Objects ending with the matting model's matte: {res['matting_model']['object']}.",
         f"- Animals ending with the matting model's matte: {res['matting_model']['animal']} "

@@ -11,17 +11,16 @@ must not turn the cut-out into the person, and MODNet sometimes drops part of a 
 JPEG re-encode of grabcut50's person1 took its IoU against u2netp from 0.98 to 0.83).
 
 A face the detector is unsure of (`FACE_UNSURE` up to `FACE_SCORE`: a face turned away, a
-doll's, an animal's) goes to MODNet only when MediaPipe's selfie segmenter (~2 ms) also cuts
-out the subject u2netp found (`same_subject` of its map and u2netp's).
-
-Either way the matting model's matte must also have a soft edge to be kept (`soft_edge_width`
-at least `SOFT_EDGE_PX`: hair, fur). MODNet's one advantage is the soft alpha of hair and fur;
-where its matte has none (short hair, a hat, a statue) its outline is only blurrier than
-u2netp's refined one. Measured (bench.quality_report's rows): lemur_cc0's ten photos (faces at
-0.72-0.76, fur 4.7-7.2 px) go to MODNet (IoU 0.964 -> 0.987, edge band halved), while the faces
-with hard outlines stay with u2netp: an elephant statue (3.5 px), a suitcase (2.9), grabcut50's
-short-haired people (1.1-3.9 px), whose binary ground truth measured MODNet's matte worse on
-every one (edge-band error +0.006 to +0.055).
+doll's, an animal's) is a portrait only when two more things say so, since MODNet is worth
+running only for a subject with hair or fur: MediaPipe's selfie segmenter (~2 ms) must cut out
+the subject u2netp found (`same_subject` of its map and u2netp's), and MODNet's matte must then
+have a soft edge all round (`soft_edge_width` at least `SOFT_EDGE_PX`: fur, or hair framing
+the face). Measured (bench.quality_report's rows): lemur_cc0's ten photos (faces at 0.72-0.76,
+fur 4.7-7.2 px) then go to MODNet (IoU 0.966 -> 0.987, edge-band error halved), while the
+unsure faces with hard outlines stay with u2netp: an elephant statue (3.5 px), a suitcase (2.9),
+a man's head (1.1-1.3). A confident face needs neither check: a person's matte goes to MODNet
+even where only the hair is soft (a long-haired portrait's average is 2-4 px, its body outline
+being hard).
 
 Why only big faces: MODNet is a portrait matting model (Ke et al., "MODNet: Real-Time
 Trimap-Free Portrait Matting via Objective Decomposition", AAAI 2022). Where the person is
@@ -42,14 +41,13 @@ import numpy as np
 
 PERSON, PRODUCT = "person", "product"  # the kinds of subject (remove.bg's type)
 FACE_SCORE = 0.9  # best anchor's probability; MediaPipe's default is 0.5 (it tracks faces; we route photos)
-# A face scoring at least this (below FACE_SCORE) goes to the matting model only when the selfie
-# segmenter agrees (module notes). lemur_cc0's faces score 0.72-0.76; grabcut50's unsure faces
-# (0.58-0.86) are filtered by that check and the soft edge, not by this threshold.
+# A face scoring at least this (below FACE_SCORE) is a portrait only when the selfie segmenter and
+# MODNet's soft edge agree (module notes). lemur_cc0's faces score 0.72-0.76; grabcut50's unsure
+# faces (0.58-0.86) are filtered by those two checks, not by this threshold.
 FACE_UNSURE = 0.6
-# A matte with hair or fur: its soft band (0.1 < alpha < 0.9) is on average this many pixels wide at
-# the matting model's resolution (512 x 384), measured as soft pixels per pixel of outline.
-# Measured: lemur_cc0 4.7-7.2, long hair 4.1-5.2 (grabcut50 person1, person8); hard outlines
-# 1.1-3.9 (short hair, a statue, a suitcase).
+# A matte soft all round (fur): its soft band (0.1 < alpha < 0.9) is on average this many pixels
+# wide at the matting model's resolution (512 x 384), measured as soft pixels per pixel of outline.
+# Measured on the unsure faces: lemur_cc0 4.7-7.2; hard outlines 1.1-3.5.
 SOFT_EDGE_PX = 4.0
 # The tiers of `PersonDetector.tier`: a confident face, a face it is unsure of, no face.
 PORTRAIT, UNSURE, NO_FACE = "portrait", "unsure", "no face"

@@ -386,12 +386,12 @@ class Session:
         subject's crop when the first shows a small subject (looks.py); one photo at a time per Session.
 
         A portrait under 'auto' (`p.alternative`) also goes through the matting model, whose
-        matte is kept when it cuts out the same subject as u2netp's map (routing.same_subject)
-        and has a soft edge (hair, fur: routing.soft_edge_width): MODNet then gives the hair its
-        soft alpha. Otherwise the photo's subject is something the person holds or stands by (a
-        product shot with a model), or its outline is hard, and u2netp's map is kept. A face the
-        detector was unsure of (`p.unsure_face`) goes to the matting model only when the selfie
-        segmenter cuts out u2netp's subject too.
+        matte is kept when it cuts out the same subject as u2netp's map (routing.same_subject):
+        MODNet then gives the hair its soft alpha; otherwise the photo's subject is something
+        the person holds or stands by (a product shot with a model), and u2netp's map is kept.
+        A face the detector was unsure of (`p.unsure_face`) goes to the matting model only when
+        the selfie segmenter cuts out u2netp's subject too, and its matte is kept only when it
+        also has a soft edge all round (fur: routing.soft_edge_width); else u2netp's map stands.
 
         Parameters
         ----------
@@ -417,7 +417,7 @@ class Session:
         invokes = first.invokes + matting.invokes
         with p.timings.stage("route"):
             keep = same_subject(first.map, matting.map)
-            if keep:
+            if keep and p.unsure_face:
                 keep = soft_edge_width(matting.map) >= SOFT_EDGE_PX
         chosen = matting if keep else first
         return replace(chosen, invokes=invokes)
